@@ -1,0 +1,179 @@
+"""Configuration: the only module that reads the process environment.
+
+Two profiles share one code path; they differ only in the URLs below.
+
+* embedded default (``make run``): SQLite under ``instance/``, a SQLite-backed Celery broker,
+  Chroma on disk, the local llama.cpp model on 127.0.0.1;
+* production (``docker-compose.yml``): ``DATABASE_URL`` (PostgreSQL), ``REDIS_URL``
+  (broker, shared state, rate limits), ``CHROMA_URL`` and any OpenAI-compatible provider.
+
+``load_config()`` picks the class named by ``LLMOPS_CONFIG`` (``default``, ``production``,
+``testing``) and every value may be overridden by an environment variable of the same name.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
+def celery_settings(broker_url: str, longest_task_s: int) -> dict:
+    """Celery settings; the visibility timeout must exceed the longest task (seconds)."""
+    # kombu's SQLAlchemy transport hands broker_transport_options to create_engine(), so the
+    # Redis-only visibility timeout must not be passed to it.
+    transport_options: dict = {}
+    if broker_url.startswith(("redis://", "rediss://")):
+        transport_options = {"visibility_timeout": longest_task_s * 2}
+    return {
+        "broker_url": broker_url,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": longest_task_s,
+        "task_soft_time_limit": max(longest_task_s - 30, 30),
+        "task_default_queue": "memory",
+        "task_routes": {
+            "llmops.tasks.memory.*": {"queue": "memory"},
+            "llmops.tasks.maintenance.*": {"queue": "memory"},
+        },
+        "imports": ("llmops.tasks.memory", "llmops.tasks.maintenance"),
+        "beat_schedule": {
+            "redispatch-pending-memory": {
+                "task": "llmops.tasks.maintenance.redispatch_pending_memory",
+                "schedule": 60.0,
+            },
+            "purge-expired-state": {
+                "task": "llmops.tasks.maintenance.purge_expired_state",
+                "schedule": 3600.0,
+            },
+        },
+        "worker_hijack_root_logger": False,
+        "timezone": "UTC",
+    }
+
+
+class Config:
+    """Embedded default profile: nothing to install beyond the project's own files."""
+
+    ENV_NAME = "default"
+    INSTANCE_DIR = Path(_env("LLMOPS_INSTANCE_DIR", str(BASE_DIR / "instance")))
+    SECRET_KEY = _env("SECRET_KEY", "dev-secret-change-me-in-production-0123456789")
+    JWT_SECRET_KEY = _env("JWT_SECRET_KEY", SECRET_KEY)
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(hours=_env_int("JWT_ACCESS_TOKEN_HOURS", 24 * 7))
+    JWT_ENCODE_ISSUER = "llmops"
+    JWT_DECODE_ISSUER = "llmops"
+    JWT_ALGORITHM = "HS256"
+    JSON_SORT_KEYS = False
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+
+    SQLALCHEMY_DATABASE_URI = _env(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'llmops.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Shared state (token revocation, stop flags, caches): "database" or a redis:// URL.
+    STATE_STORE_URL = _env("STATE_STORE_URL", _env("REDIS_URL", "database"))
+    # flask-limiter storage: memory:// is right for the single embedded api process.
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+
+    BROKER_URL = _env("CELERY_BROKER_URL", _env("REDIS_URL", f"sqla+sqlite:///{INSTANCE_DIR / 'broker.db'}"))
+    LONGEST_TASK_SECONDS = _env_int("LONGEST_TASK_SECONDS", 1800)
+    CELERY = celery_settings(BROKER_URL, LONGEST_TASK_SECONDS)
+    # A long-term-memory fold still pending after this many seconds is dispatched again.
+    MEMORY_REDISPATCH_AFTER_S = _env_int("MEMORY_REDISPATCH_AFTER_S", 120)
+
+    CHROMA_URL = _env("CHROMA_URL")  # http://host:8000 → HttpClient; unset → PersistentClient
+    CHROMA_PATH = _env("CHROMA_PATH", str(INSTANCE_DIR / "chroma"))
+
+    # Model registry: YAML shipped in the repo, base URLs and keys from the environment.
+    MODEL_REGISTRY_PATH = _env(
+        "MODEL_REGISTRY_PATH", str(BASE_DIR / "llmops" / "providers" / "models.yaml")
+    )
+    LOCAL_LLM_BASE_URL = _env("LOCAL_LLM_BASE_URL", "http://127.0.0.1:8081/v1")
+    DEFAULT_LLM_PROVIDER = _env("DEFAULT_LLM_PROVIDER", "local")
+    DEFAULT_LLM_MODEL = _env("DEFAULT_LLM_MODEL", "smollm2-135m")
+    # Every *_API_KEY variable, so the registry can name a provider's key by its variable.
+    PROVIDER_API_KEYS = {k: v for k, v in os.environ.items() if k.endswith("_API_KEY") and v}
+    # LLMOPS_BASE_URL_<PROVIDER>=https://... overrides a provider's base URL.
+    PROVIDER_BASE_URLS = {
+        k[len("LLMOPS_BASE_URL_"):].lower(): v
+        for k, v in os.environ.items()
+        if k.startswith("LLMOPS_BASE_URL_") and v
+    }
+    LLM_CONNECT_TIMEOUT_S = _env_float("LLM_CONNECT_TIMEOUT_S", 5.0)
+    LLM_READ_TIMEOUT_S = _env_float("LLM_READ_TIMEOUT_S", 60.0)  # idle gap between stream chunks
+    LLM_TOTAL_TIMEOUT_S = _env_float("LLM_TOTAL_TIMEOUT_S", 300.0)
+    LLM_MAX_RETRIES = _env_int("LLM_MAX_RETRIES", 2)
+
+    SSE_PING_INTERVAL_S = _env_float("SSE_PING_INTERVAL_S", 10.0)
+
+    # Server process settings (read by workers/gunicorn.conf.py).
+    HOST = _env("HOST", "127.0.0.1")
+    PORT = _env_int("PORT", 5000)
+    WEB_CONCURRENCY = _env_int("WEB_CONCURRENCY", 1)
+    WORKER_CONNECTIONS = _env_int("WORKER_CONNECTIONS", 2000)
+
+
+class ProductionConfig(Config):
+    """Production profile: PostgreSQL, Redis and a Chroma server, from the environment."""
+
+    ENV_NAME = "production"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    HOST = _env("HOST", "0.0.0.0")
+    WEB_CONCURRENCY = _env_int("WEB_CONCURRENCY", 4)
+
+
+class TestingConfig(Config):
+    """Used by the test-suite; tests pass the URLs of the profile they exercise."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    LOGIN_RATE_LIMIT = "1000 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    LLM_MAX_RETRIES = 0
+
+
+CONFIGS = {"default": Config, "production": ProductionConfig, "testing": TestingConfig}
+
+
+def load_config(name: str | None = None) -> type[Config]:
+    """Return the configuration class named by ``name`` or ``LLMOPS_CONFIG`` (default ``default``)."""
+    return CONFIGS[name or _env("LLMOPS_CONFIG", "default")]
+
+
+def process_environment() -> dict[str, str]:
+    """Variables that keep every library offline (OFFLINE.md); set by wsgi.py and celery_app.py."""
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "SCARF_NO_ANALYTICS": "true",
+        "DO_NOT_TRACK": "true",
+        "UNSTRUCTURED_DISABLE_NOTICE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+    }
+
+
+def apply_process_environment() -> None:
+    """Set the offline variables in this process (before heavy libraries are imported)."""
+    for key, value in process_environment().items():
+        os.environ.setdefault(key, value)

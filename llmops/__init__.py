@@ -1,0 +1,58 @@
+"""llmops: the backend of an LLM application studio (apps, debug chat, memory, knowledge bases,
+an OpenAI-compatible gateway). ``create_app(config)`` builds the Flask app."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from config import BASE_DIR, Config, apply_process_environment, load_config
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    """Build the app from a configuration class (default: ``load_config()``) plus ``overrides``."""
+    apply_process_environment()
+    config = config or load_config()
+    app = Flask(__name__, instance_path=str(config.INSTANCE_DIR))
+    app.config.from_object(config)
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.json.sort_keys = False
+
+    from llmops import cli, extensions, models  # noqa: F401 — models register their tables
+    from llmops.api import error_handlers
+    from llmops.api.auth import init_jwt
+    from llmops.state import make_state_store
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    extensions.jwt.init_app(app)
+    init_jwt(extensions.jwt)
+    extensions.limiter.init_app(app)
+    extensions.celery_init_app(app)
+    with app.app_context():
+        app.extensions["state_store"] = make_state_store(app.config["STATE_STORE_URL"], lambda: extensions.db.engine)
+    error_handlers.init_app(app)
+
+    from llmops.api import ops
+    from llmops.api.studio import apps, auth, debug
+
+    for blueprint in (ops.bp, auth.bp, apps.bp, debug.bp):
+        app.register_blueprint(blueprint)
+    cli.init_app(app)
+    return app
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite is shared by the api, worker and beat processes: WAL and a busy timeout."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

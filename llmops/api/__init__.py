@@ -1,0 +1,1 @@
+"""HTTP API: blueprints per family (studio, openai, compat) and the shared response helpers."""

@@ -1,0 +1,79 @@
+"""Server-sent events for the studio (API.md A "Debug-chat SSE").
+
+``sse_response(events)`` turns an iterator of ``(event, data)`` pairs into a streaming response:
+frames ``event: <name>\\ndata: <json>\\n\\n``; a ``ping`` every ``SSE_PING_INTERVAL_S`` while
+nothing else is sent; ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no``; an exception
+raised after the first byte becomes an ``error`` event and the stream ends cleanly.
+
+The events are produced in a separate thread (a greenlet under gunicorn's gevent worker) so
+pings flow while the producer waits on the model. When the client disconnects the server closes
+this response; the producer is then told to stop and closes the events iterator, which lets the
+service save what it has (status ``stop``).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+
+from flask import Response, current_app
+
+from llmops.errors import AppError
+
+_END = object()
+
+
+def frame(event: str, data) -> str:
+    """One SSE frame (UTF-8 JSON, not ASCII-escaped)."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def sse_response(events: Iterator[tuple[str, dict]]) -> Response:
+    """Stream ``events`` as SSE with pings and clean error handling."""
+    app = current_app._get_current_object()
+    interval = app.config["SSE_PING_INTERVAL_S"]
+    return Response(
+        _body(app, events, interval),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"},
+    )
+
+
+def _body(app, events: Iterator[tuple[str, dict]], interval: float) -> Iterator[str]:
+    items: queue.Queue = queue.Queue()
+    cancelled = threading.Event()
+
+    def produce() -> None:
+        with app.app_context():
+            try:
+                for item in events:
+                    items.put(item)
+                    if cancelled.is_set():
+                        break
+            except AppError as exc:
+                items.put(("error", {"code": exc.code, "message": exc.message}))
+            except Exception:  # noqa: BLE001 — the stream has started: report as an event
+                app.logger.exception("event stream failed")
+                items.put(("error", {"code": "fail", "message": "internal server error"}))
+            finally:
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()  # GeneratorExit inside the service: it saves the partial result
+                items.put(_END)
+
+    producer = threading.Thread(target=produce, name="sse-producer", daemon=True)
+    producer.start()
+    try:
+        while True:
+            try:
+                item = items.get(timeout=interval)
+            except queue.Empty:
+                yield frame("ping", {})
+                continue
+            if item is _END:
+                return
+            yield frame(*item)
+    finally:
+        cancelled.set()

@@ -1,0 +1,1 @@
+"""Studio API blueprints (API.md A): the ``{code, data, message}`` envelope."""

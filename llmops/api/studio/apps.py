@@ -1,0 +1,102 @@
+"""Apps, configurations and publishing (seed 002 §01, API.md A "Apps")."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, request
+from flask_jwt_extended import jwt_required
+
+from llmops.api.auth import current_account_id
+from llmops.api.responses import json_body, ok, page
+from llmops.schemas.app import AppConfigUpdateSchema, AppCreateSchema, AppUpdateSchema, FallbackHistorySchema
+from llmops.schemas.common import PaginationQuerySchema, SearchPaginationQuerySchema
+from llmops.services import app_service, model_service
+
+bp = Blueprint("apps", __name__)
+
+
+@bp.get("/apps")
+@jwt_required()
+def list_apps():
+    query = SearchPaginationQuerySchema().load(request.args)
+    return page(*app_service.list_apps(current_account_id(), **query))
+
+
+@bp.post("/apps")
+@jwt_required()
+def create_app():
+    data = AppCreateSchema().load(json_body())
+    app = app_service.create_app(current_account_id(), **data)
+    return ok({"id": str(app.id)}, "app created", 201)
+
+
+@bp.get("/apps/<uuid:app_id>")
+@jwt_required()
+def get_app(app_id: uuid.UUID):
+    return ok(app_service.get_app_detail(current_account_id(), app_id))
+
+
+@bp.post("/apps/<uuid:app_id>")
+@jwt_required()
+def update_app(app_id: uuid.UUID):
+    data = AppUpdateSchema().load(json_body())
+    app = app_service.update_app(current_account_id(), app_id, data)
+    return ok(app_service.app_to_dict(app), "app updated")
+
+
+@bp.post("/apps/<uuid:app_id>/delete")
+@jwt_required()
+def delete_app(app_id: uuid.UUID):
+    app_service.delete_app(current_account_id(), app_id)
+    return ok(message="app deleted")
+
+
+@bp.post("/apps/<uuid:app_id>/copy")
+@jwt_required()
+def copy_app(app_id: uuid.UUID):
+    app = app_service.copy_app(current_account_id(), app_id)
+    return ok({"id": str(app.id)}, "app copied", 201)
+
+
+@bp.post("/apps/<uuid:app_id>/config")
+@jwt_required()
+def update_draft_config(app_id: uuid.UUID):
+    data = AppConfigUpdateSchema().load(json_body())
+    app_service.update_draft_config(current_account_id(), app_id, data)
+    return ok(message="app draft configuration updated")
+
+
+@bp.post("/apps/<uuid:app_id>/publish")
+@jwt_required()
+def publish(app_id: uuid.UUID):
+    config = app_service.publish(current_account_id(), app_id)
+    return ok({"id": str(config.id), "version": config.version}, "app published")
+
+
+@bp.post("/apps/<uuid:app_id>/cancel-publish")
+@jwt_required()
+def cancel_publish(app_id: uuid.UUID):
+    app_service.cancel_publish(current_account_id(), app_id)
+    return ok(message="app unpublished")
+
+
+@bp.get("/apps/<uuid:app_id>/publish-histories")
+@jwt_required()
+def publish_histories(app_id: uuid.UUID):
+    query = PaginationQuerySchema().load(request.args)
+    return page(*app_service.publish_histories(current_account_id(), app_id, **query))
+
+
+@bp.post("/apps/<uuid:app_id>/fallback-history")
+@jwt_required()
+def fallback_history(app_id: uuid.UUID):
+    data = FallbackHistorySchema().load(json_body())
+    app_service.fallback_history(current_account_id(), app_id, data["app_config_version_id"])
+    return ok(message="draft restored from the published version")
+
+
+@bp.get("/language-models")
+@jwt_required()
+def language_models():
+    return ok(model_service.list_language_models())

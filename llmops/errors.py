@@ -1,0 +1,68 @@
+"""Error types raised by services; ``api/error_handlers.py`` turns them into responses.
+
+No Flask imports here: services and tasks raise these, views never catch them.
+Each error carries the envelope ``code`` (API.md A) and the real HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """Base error: ``code`` is one of the six envelope codes, ``status`` the HTTP status."""
+
+    code = "fail"
+    status = 400
+    default_message = "Request failed"
+
+    def __init__(self, message: str | None = None, data: Any = None, status: int | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.data = data if data is not None else {}
+        if status is not None:
+            self.status = status
+
+
+class FailError(AppError):
+    code, status, default_message = "fail", 400, "Request failed"
+
+
+class ConflictError(AppError):
+    code, status, default_message = "fail", 409, "Resource already exists"
+
+
+class NotFoundError(AppError):
+    code, status, default_message = "not_found", 404, "Resource not found"
+
+
+class UnauthorizedError(AppError):
+    code, status, default_message = "unauthorized", 401, "Authentication required"
+
+
+class ForbiddenError(AppError):
+    code, status, default_message = "forbidden", 403, "Permission denied"
+
+
+class ValidateError(AppError):
+    """``data`` maps every bad field to its list of messages."""
+
+    code, status, default_message = "validate_error", 422, "Invalid request data"
+
+
+class TooManyRequestsError(AppError):
+    code, status, default_message = "fail", 429, "Too many requests"
+
+
+class UpstreamError(AppError):
+    """A model provider failed (after retries); 502 for errors, 504 for timeouts."""
+
+    code, status, default_message = "fail", 502, "The model provider failed"
+
+
+class UpstreamTimeoutError(UpstreamError):
+    status, default_message = 504, "The model provider timed out"
+
+
+class ServiceUnavailableError(AppError):
+    code, status, default_message = "fail", 503, "Service unavailable"

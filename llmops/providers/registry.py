@@ -1,0 +1,124 @@
+"""Model registry: which providers and models exist, and how to reach them.
+
+Built from the YAML shipped in the repo (``models.yaml``) plus overrides passed in by the caller
+(database rows, environment base URLs). No Flask or database access here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from llmops.providers.errors import ModelNotFound
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model: ``context_window``/``max_output`` in tokens, prices in USD per 1M tokens."""
+
+    name: str
+    provider: str
+    kind: str = "language"
+    label: str = ""
+    context_window: int = 4096
+    max_output: int = 1024
+    features: tuple[str, ...] = ()
+    input_price: float = 0.0
+    output_price: float = 0.0
+
+
+@dataclass
+class ProviderSpec:
+    """A provider: an OpenAI-compatible ``base_url`` and the variable naming its key."""
+
+    name: str
+    base_url: str
+    api_key_env: str | None = None
+    label: str = ""
+    enabled: bool = True
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+
+
+class ModelRegistry:
+    """Providers and models by name; ``api_keys`` maps variable names to key values."""
+
+    def __init__(self, providers: dict[str, ProviderSpec], api_keys: dict[str, str]):
+        self.providers = providers
+        self._api_keys = api_keys
+
+    @classmethod
+    def from_yaml(
+        cls,
+        path: str | Path,
+        *,
+        api_keys: dict[str, str] | None = None,
+        base_urls: dict[str, str] | None = None,
+        overrides: list[dict] | None = None,
+    ) -> ModelRegistry:
+        """Load ``path``; ``base_urls`` (provider → URL) and ``overrides`` (dicts with
+        ``provider`` and any of ``base_url``, ``api_key_env``, ``enabled``) win over the file."""
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        providers: dict[str, ProviderSpec] = {}
+        for name, item in (raw.get("providers") or {}).items():
+            provider = ProviderSpec(
+                name=name,
+                base_url=item["base_url"],
+                api_key_env=item.get("api_key_env"),
+                label=item.get("label", name),
+            )
+            for model in item.get("models") or []:
+                price = model.get("price") or {}
+                provider.models[model["name"]] = ModelSpec(
+                    name=model["name"],
+                    provider=name,
+                    kind=model.get("kind", "language"),
+                    label=model.get("label", model["name"]),
+                    context_window=int(model.get("context_window", 4096)),
+                    max_output=int(model.get("max_output", 1024)),
+                    features=tuple(model.get("features") or ()),
+                    input_price=float(price.get("input", 0.0)),
+                    output_price=float(price.get("output", 0.0)),
+                )
+            providers[name] = provider
+        for name, url in (base_urls or {}).items():
+            if name in providers:
+                providers[name].base_url = url
+        for override in overrides or []:
+            provider = providers.get(override["provider"])
+            if provider is None:
+                continue
+            if override.get("base_url"):
+                provider.base_url = override["base_url"]
+            if override.get("api_key_env"):
+                provider.api_key_env = override["api_key_env"]
+            if override.get("enabled") is not None:
+                provider.enabled = bool(override["enabled"])
+        return cls(providers, api_keys or {})
+
+    def provider(self, name: str) -> ProviderSpec:
+        """The enabled provider ``name``; raises ``ModelNotFound``."""
+        provider = self.providers.get(name)
+        if provider is None or not provider.enabled:
+            raise ModelNotFound(f"unknown or disabled provider '{name}'")
+        return provider
+
+    def model(self, provider: str, model: str) -> ModelSpec:
+        """The model spec; a model missing from a known provider's list gets defaults
+        (self-hosted servers such as vLLM or Ollama serve whatever they load)."""
+        spec = self.provider(provider)
+        return spec.models.get(model) or ModelSpec(name=model, provider=provider)
+
+    def api_key(self, provider: str) -> str | None:
+        """The key value for ``provider`` (None when it needs none or it is not configured)."""
+        env = self.provider(provider).api_key_env
+        return self._api_keys.get(env) if env else None
+
+    def is_configured(self, provider: str) -> bool:
+        """True when the provider is enabled and has its key (if it needs one)."""
+        try:
+            spec = self.provider(provider)
+        except ModelNotFound:
+            return False
+        return spec.api_key_env is None or bool(self._api_keys.get(spec.api_key_env))

@@ -1,0 +1,1 @@
+"""Retrieval building blocks (no Flask, no models): loaders, splitters, vector store, retrievers."""

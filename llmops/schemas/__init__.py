@@ -1,0 +1,1 @@
+"""marshmallow schemas for request validation (kept apart from the models)."""

@@ -1,0 +1,35 @@
+"""Account request schemas (API.md A "Accounts")."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+
+def validate_password(value: str) -> None:
+    """8–64 characters with at least one letter and one digit."""
+    if not 8 <= len(value) <= 64:
+        raise ValidationError("must be 8 to 64 characters long")
+    if not re.search(r"[A-Za-z]", value) or not re.search(r"\d", value):
+        raise ValidationError("must contain at least one letter and one digit")
+
+
+class RegisterSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    email = fields.Email(required=True, validate=validate.Length(max=255))
+    password = fields.String(required=True, validate=validate_password)
+
+
+class PasswordLoginSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class AccountNameSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class AccountPasswordSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    password = fields.String(required=True, validate=validate_password)

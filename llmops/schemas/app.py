@@ -1,0 +1,78 @@
+"""App, configuration and debug-chat request schemas (seed 002 §01, API.md A "Apps")."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+
+class AppCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    icon = fields.String(load_default="", validate=validate.Length(max=512))
+    description = fields.String(load_default="", validate=validate.Length(max=800))
+
+
+class AppUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=40))
+    icon = fields.String(validate=validate.Length(max=512))
+    description = fields.String(validate=validate.Length(max=800))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give at least one of name, icon, description")
+
+
+class ModelParametersSchema(Schema):
+    temperature = fields.Float(validate=validate.Range(min=0, max=2))
+    top_p = fields.Float(validate=validate.Range(min=0, max=1))
+    max_tokens = fields.Integer(validate=validate.Range(min=1, max=32768))
+
+
+class ModelConfigSchema(Schema):
+    provider = fields.String(validate=validate.Length(min=1, max=64))
+    model = fields.String(validate=validate.Length(min=1, max=128))
+    parameters = fields.Nested(ModelParametersSchema)
+    dialog_round = fields.Integer(validate=validate.Range(min=0, max=100))
+
+
+class RetrievalConfigSchema(Schema):
+    retrieval_strategy = fields.String(validate=validate.OneOf(["semantic", "full_text", "hybrid"]))
+    k = fields.Integer(validate=validate.Range(min=1, max=10))
+    score = fields.Float(validate=validate.Range(min=0, max=0.99))
+
+
+class AppConfigUpdateSchema(Schema):
+    """Seed 1.2: a partial update of the draft; only the keys given change."""
+
+    model_config = fields.Nested(ModelConfigSchema)
+    memory_mode = fields.String(validate=validate.OneOf(["long_term_memory", "none"]))
+    preset_prompt = fields.String(validate=validate.Length(max=2000))
+    dataset_ids = fields.List(fields.UUID(), validate=validate.Length(max=5))
+    retrieval_config = fields.Nested(RetrievalConfigSchema)
+    opening_statement = fields.String(validate=validate.Length(max=2000))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give at least one configuration field")
+
+    @post_load
+    def ids_as_strings(self, data, **kwargs):
+        if "dataset_ids" in data:  # stored in a JSON column
+            data["dataset_ids"] = list(dict.fromkeys(str(i) for i in data["dataset_ids"]))
+        return data
+
+
+class FallbackHistorySchema(Schema):
+    app_config_version_id = fields.UUID(required=True)
+
+
+class LongTermMemoryUpdateSchema(Schema):
+    summary = fields.String(required=True, validate=validate.Length(max=4000))
+
+
+class DebugChatSchema(Schema):
+    """Seed 1.5: ``query``; ``stream`` selects the SSE form."""
+
+    query = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    stream = fields.Boolean(load_default=False)

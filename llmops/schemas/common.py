@@ -1,0 +1,22 @@
+"""Shared query schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class PaginationQuerySchema(Schema):
+    """``current_page`` ≥ 1 (default 1), ``page_size`` 1–50 (default 20)."""
+
+    current_page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
+
+
+class MessagePaginationQuerySchema(PaginationQuerySchema):
+    """Seed 1.6: at most 20 messages per page."""
+
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=20))
+
+
+class SearchPaginationQuerySchema(PaginationQuerySchema):
+    search_word = fields.String(load_default="", validate=validate.Length(max=100))

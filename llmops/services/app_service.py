@@ -1,0 +1,272 @@
+"""Apps and their draft/published configurations (seed 002 §01, API.md A "Apps")."""
+
+from __future__ import annotations
+
+import copy
+import math
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app
+
+from llmops.errors import FailError, NotFoundError
+from llmops.extensions import db
+from llmops.models import App, AppConfig, Conversation
+from llmops.models.base import unix, utcnow
+from llmops.services import model_service
+
+CONFIG_FIELDS = ("model_config", "memory_mode", "preset_prompt", "dataset_ids", "retrieval_config", "opening_statement")
+
+
+def default_config() -> dict:
+    """The configuration a new app starts with: the default (local) model, no memory."""
+    config = current_app.config
+    return {
+        "model_config": {
+            "provider": config["DEFAULT_LLM_PROVIDER"],
+            "model": config["DEFAULT_LLM_MODEL"],
+            "parameters": {"temperature": 0.5, "top_p": 0.85, "max_tokens": 512},
+            "dialog_round": 3,
+        },
+        "memory_mode": "none",
+        "preset_prompt": "",
+        "dataset_ids": [],
+        "retrieval_config": {"retrieval_strategy": "semantic", "k": 4, "score": 0.5},
+        "opening_statement": "",
+    }
+
+
+def get_owned_app(account_id: uuid.UUID, app_id: uuid.UUID) -> App:
+    """The app if it exists and belongs to ``account_id``; otherwise ``NotFoundError``."""
+    app = db.session.get(App, app_id)
+    if app is None or app.is_deleted or app.account_id != account_id:
+        raise NotFoundError("app not found")
+    return app
+
+
+def list_apps(account_id: uuid.UUID, current_page: int, page_size: int, search_word: str = "") -> tuple[list[dict], dict]:
+    """A page of the account's apps, newest first → (items, paginator)."""
+    query = sa.select(App).where(App.account_id == account_id, App.is_deleted.is_(False))
+    if search_word:
+        query = query.where(App.name.ilike(f"%{search_word}%"))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    apps = db.session.scalars(
+        query.order_by(App.created_at.desc(), App.id).offset((current_page - 1) * page_size).limit(page_size)
+    ).all()
+    return [app_to_dict(a) for a in apps], paginator(current_page, page_size, total)
+
+
+def paginator(current_page: int, page_size: int, total: int) -> dict:
+    """The ``paginator`` object of API.md A."""
+    return {
+        "current_page": current_page,
+        "page_size": page_size,
+        "total_page": math.ceil(total / page_size) if total else 0,
+        "total_record": total,
+    }
+
+
+def create_app(account_id: uuid.UUID, name: str, icon: str = "", description: str = "") -> App:
+    """Create an app with a draft configuration of sensible defaults."""
+    app = App(id=uuid.uuid4(), account_id=account_id, name=name, icon=icon, description=description)
+    draft = AppConfig(id=uuid.uuid4(), app_id=app.id, status="drafted", **default_config())
+    app.drafted_app_config_id = draft.id
+    db.session.add_all([app, draft])
+    db.session.commit()
+    return app
+
+
+def get_app_detail(account_id: uuid.UUID, app_id: uuid.UUID) -> dict:
+    """Seed 1.1's fields plus each configuration in full."""
+    app = get_owned_app(account_id, app_id)
+    return app_to_dict(app, with_configs=True)
+
+
+def update_app(account_id: uuid.UUID, app_id: uuid.UUID, changes: dict) -> App:
+    """Update ``name``, ``icon``, ``description`` (only the keys given)."""
+    app = get_owned_app(account_id, app_id)
+    for key in ("name", "icon", "description"):
+        if key in changes:
+            setattr(app, key, changes[key])
+    db.session.commit()
+    return app
+
+
+def delete_app(account_id: uuid.UUID, app_id: uuid.UUID) -> None:
+    """Soft-delete the app (its messages stay for usage history)."""
+    app = get_owned_app(account_id, app_id)
+    app.is_deleted = True
+    db.session.commit()
+
+
+def copy_app(account_id: uuid.UUID, app_id: uuid.UUID) -> App:
+    """A new app with the same profile and, as its draft, the source's current configuration."""
+    source = get_owned_app(account_id, app_id)
+    source_config = _current_config(source)
+    app = App(id=uuid.uuid4(), account_id=account_id, name=f"{source.name[:33]} (copy)",
+              icon=source.icon, description=source.description)
+    draft = AppConfig(id=uuid.uuid4(), app_id=app.id, status="drafted",
+                      **(_config_values(source_config) if source_config else default_config()))
+    app.drafted_app_config_id = draft.id
+    db.session.add_all([app, draft])
+    db.session.commit()
+    return app
+
+
+def update_draft_config(account_id: uuid.UUID, app_id: uuid.UUID, changes: dict) -> AppConfig:
+    """Seed 1.2: merge ``changes`` into the draft (nested dicts merged key by key); the draft is
+    created from the published configuration (or defaults) when there is none."""
+    app = get_owned_app(account_id, app_id)
+    draft = _get_or_create_draft(app)
+    for key, value in changes.items():
+        current = getattr(draft, key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            value = _deep_merge(current, value)
+        setattr(draft, key, value)
+    model_config = draft.model_config
+    model_service.get_model(model_config["provider"], model_config["model"])  # validates provider
+    draft.updated_at = utcnow()
+    db.session.commit()
+    return draft
+
+
+def publish(account_id: uuid.UUID, app_id: uuid.UUID) -> AppConfig:
+    """Freeze the draft as a new numbered published version; the draft stays for editing."""
+    app = get_owned_app(account_id, app_id)
+    draft = _get_or_create_draft(app)
+    last_version = db.session.scalar(
+        sa.select(sa.func.max(AppConfig.version)).where(AppConfig.app_id == app.id, AppConfig.status == "published")
+    ) or 0
+    published = AppConfig(id=uuid.uuid4(), app_id=app.id, status="published", version=last_version + 1,
+                          **_config_values(draft))
+    db.session.add(published)
+    app.published_app_config_id = published.id
+    app.status = "published"
+    db.session.commit()
+    return published
+
+
+def cancel_publish(account_id: uuid.UUID, app_id: uuid.UUID) -> None:
+    """Take the app offline; its versions stay in the history."""
+    app = get_owned_app(account_id, app_id)
+    if app.published_app_config_id is None:
+        raise FailError("the app is not published")
+    app.published_app_config_id = None
+    app.status = "draft"
+    db.session.commit()
+
+
+def publish_histories(account_id: uuid.UUID, app_id: uuid.UUID, current_page: int, page_size: int) -> tuple[list[dict], dict]:
+    """Published versions, newest first → (items, paginator)."""
+    app = get_owned_app(account_id, app_id)
+    query = sa.select(AppConfig).where(AppConfig.app_id == app.id, AppConfig.status == "published")
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(AppConfig.version.desc()).offset((current_page - 1) * page_size).limit(page_size)
+    ).all()
+    items = [{**config_to_dict(r), "version": r.version, "is_current": r.id == app.published_app_config_id} for r in rows]
+    return items, paginator(current_page, page_size, total)
+
+
+def fallback_history(account_id: uuid.UUID, app_id: uuid.UUID, app_config_version_id: uuid.UUID) -> AppConfig:
+    """Copy a published version back into the draft."""
+    app = get_owned_app(account_id, app_id)
+    version = db.session.get(AppConfig, app_config_version_id)
+    if version is None or version.app_id != app.id or version.status != "published":
+        raise NotFoundError("publish history not found")
+    draft = _get_or_create_draft(app)
+    for key, value in _config_values(version).items():
+        setattr(draft, key, value)
+    draft.updated_at = utcnow()
+    db.session.commit()
+    return draft
+
+
+def get_debug_config(app: App) -> AppConfig:
+    """The configuration debug chat uses: the draft, else the published one (``FailError``)."""
+    config = _current_config(app)
+    if config is None:
+        raise FailError("the app has no configuration to debug")
+    return config
+
+
+def get_or_create_debug_conversation(app: App) -> Conversation:
+    """The app's debug conversation, created on first use (commits)."""
+    conversation = db.session.get(Conversation, app.debug_conversation_id) if app.debug_conversation_id else None
+    if conversation is None or conversation.is_deleted:
+        conversation = Conversation(id=uuid.uuid4(), app_id=app.id, account_id=app.account_id, invoke_from="debugger")
+        db.session.add(conversation)
+        app.debug_conversation_id = conversation.id
+        db.session.commit()
+    return conversation
+
+
+def config_to_dict(config: AppConfig | None) -> dict | None:
+    """A configuration in the API's shape (seed 1.1 plus the studio's fields)."""
+    if config is None:
+        return None
+    return {
+        "id": str(config.id),
+        **_config_values(config),
+        "status": config.status,
+        "updated_at": unix(config.updated_at),
+        "created_at": unix(config.created_at),
+    }
+
+
+def app_to_dict(app: App, with_configs: bool = False) -> dict:
+    """An app in seed 1.1's shape; configurations included when ``with_configs``."""
+    data = {
+        "id": str(app.id),
+        "name": app.name,
+        "icon": app.icon,
+        "description": app.description,
+        "status": app.status,
+        "published_app_config_id": _str(app.published_app_config_id),
+        "drafted_app_config_id": _str(app.drafted_app_config_id),
+        "debug_conversation_id": _str(app.debug_conversation_id),
+        "updated_at": unix(app.updated_at),
+        "created_at": unix(app.created_at),
+    }
+    if with_configs:
+        data["published_app_config"] = config_to_dict(
+            db.session.get(AppConfig, app.published_app_config_id) if app.published_app_config_id else None)
+        data["drafted_app_config"] = config_to_dict(
+            db.session.get(AppConfig, app.drafted_app_config_id) if app.drafted_app_config_id else None)
+    return data
+
+
+def _current_config(app: App) -> AppConfig | None:
+    config_id = app.drafted_app_config_id or app.published_app_config_id
+    return db.session.get(AppConfig, config_id) if config_id else None
+
+
+def _get_or_create_draft(app: App) -> AppConfig:
+    if app.drafted_app_config_id:
+        draft = db.session.get(AppConfig, app.drafted_app_config_id)
+        if draft is not None:
+            return draft
+    published = db.session.get(AppConfig, app.published_app_config_id) if app.published_app_config_id else None
+    values = _config_values(published) if published else default_config()
+    draft = AppConfig(id=uuid.uuid4(), app_id=app.id, status="drafted", **values)
+    db.session.add(draft)
+    app.drafted_app_config_id = draft.id
+    return draft
+
+
+def _config_values(config: AppConfig) -> dict:
+    return {key: copy.deepcopy(getattr(config, key)) for key in CONFIG_FIELDS}
+
+
+def _deep_merge(base: dict, changes: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _str(value) -> str | None:
+    return str(value) if value is not None else None

@@ -1,0 +1,266 @@
+"""Debug chat (seed 002 §1.5–1.7, API.md A "Debug-chat SSE") and the debug conversation.
+
+A turn is prepared first (ownership, configuration, prompt) so errors still get real HTTP status
+codes; then it runs either blocking (``complete_debug_turn``) or as an event stream
+(``stream_debug_turn``) whose events are ``(name, data)`` pairs for ``api/sse.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+
+from llmops.errors import NotFoundError, UpstreamError, UpstreamTimeoutError, ValidateError
+from llmops.extensions import db
+from llmops.models import Conversation, Message
+from llmops.models.base import unix, utcnow
+from llmops.providers.chat import StreamState, Usage
+from llmops.providers.errors import ProviderError, ProviderTimeout
+from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
+from llmops.services import app_service, memory_service, model_service
+
+# How often a running stream looks for a stop flag set by any api process (seconds).
+STOP_POLL_INTERVAL_S = 0.25
+TASK_TTL_S = 3600
+# Our token counts are estimates: keep this share of the context window free as a margin.
+CONTEXT_SAFETY_MARGIN = 0.1
+
+
+@dataclass
+class DebugTurn:
+    """Everything a turn needs, gathered before the first byte is sent."""
+
+    app_id: uuid.UUID
+    account_id: uuid.UUID
+    conversation_id: uuid.UUID
+    query: str
+    provider: str
+    model: str
+    parameters: dict
+    messages: list[dict]
+    memory_on: bool
+    summary: str
+    message_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    task_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    started: float = field(default_factory=time.perf_counter)
+
+
+def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> DebugTurn:
+    """Load the app's debug configuration and conversation and build the prompt.
+
+    Prompt = preset prompt + long-term memory summary (when ``memory_mode`` is on) + the last
+    ``dialog_round`` rounds, oldest rounds dropped until it fits the model's context window.
+    Raises ``NotFoundError`` (not the caller's app), ``FailError`` (no configuration),
+    ``ValidateError`` (the query alone does not fit).
+    """
+    started = time.perf_counter()
+    app = app_service.get_owned_app(account_id, app_id)
+    config = app_service.get_debug_config(app)
+    conversation = app_service.get_or_create_debug_conversation(app)
+    model_config = config.model_config
+    spec = model_service.get_model(model_config["provider"], model_config["model"])
+    parameters = dict(model_config.get("parameters") or {})
+    parameters["max_tokens"] = min(int(parameters.get("max_tokens") or 512), spec.max_output)
+    memory_on = config.memory_mode == "long_term_memory"
+    summary = conversation.summary if memory_on else ""
+
+    system = config.preset_prompt or "You are a helpful assistant."
+    if memory_on and summary:
+        system += f"\n\nSummary of the conversation so far (long-term memory):\n{summary}"
+    head = [{"role": "system", "content": system}]
+    tail = [{"role": "user", "content": query}]
+    budget = int(spec.context_window * (1 - CONTEXT_SAFETY_MARGIN)) - parameters["max_tokens"]
+    if estimate_messages_tokens(head + tail) > budget:
+        raise ValidateError("the query is too long for the model's context window",
+                            data={"query": ["too long for the model's context window"]})
+    rounds = _recent_rounds(conversation.id, int(model_config.get("dialog_round", 3)))
+    history: list[dict] = []
+    for round_messages in reversed(rounds):  # newest first, so the oldest are the ones dropped
+        if estimate_messages_tokens(head + round_messages + history + tail) > budget:
+            break
+        history = round_messages + history
+    return DebugTurn(
+        app_id=app.id, account_id=account_id, conversation_id=conversation.id, query=query,
+        provider=spec.provider, model=spec.name, parameters=parameters,
+        messages=head + history + tail, memory_on=memory_on, summary=summary, started=started,
+    )
+
+
+def complete_debug_turn(turn: DebugTurn) -> dict:
+    """Run the turn blocking → seed 1.5's message; the message is saved whatever happens.
+
+    Raises ``UpstreamTimeoutError`` (504) or ``UpstreamError`` (502) after saving the failed turn.
+    """
+    client = model_service.get_chat_client(turn.provider)
+    try:
+        result = client.complete(turn.model, turn.messages, **turn.parameters)
+    except ProviderTimeout as exc:
+        _save_message(turn, "", None, "timeout", exc.message, None)
+        raise UpstreamTimeoutError(exc.message) from exc
+    except ProviderError as exc:
+        _save_message(turn, "", None, "error", exc.message, None)
+        raise UpstreamError(exc.message) from exc
+    message = _save_message(turn, result.content, result.usage, "normal", "", None)
+    return message_to_dict(message)
+
+
+def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
+    """Run the turn as SSE events: ``long_term_memory_recall``?, ``agent_message``*, then one of
+    ``agent_end`` / ``stop`` / ``timeout`` / ``error``. Closing the iterator early (client gone)
+    saves the partial answer with status ``stop``."""
+    store = current_app.extensions["state_store"]
+    store.set(f"task:{turn.task_id}", str(turn.account_id), TASK_TTL_S)
+    base = {"id": str(turn.message_id), "task_id": str(turn.task_id),
+            "conversation_id": str(turn.conversation_id), "message_id": str(turn.message_id)}
+    if turn.memory_on:
+        yield "long_term_memory_recall", {**base, "summary": turn.summary}
+    state = StreamState(started=turn.started)
+    status, error = "normal", ""
+    try:
+        client = model_service.get_chat_client(turn.provider)
+        next_stop_check = time.perf_counter() + STOP_POLL_INTERVAL_S
+        with contextlib.closing(client.stream(turn.model, turn.messages, state, **turn.parameters)) as deltas:
+            for delta in deltas:
+                yield "agent_message", {**base, "answer": delta.content}
+                if time.perf_counter() >= next_stop_check:
+                    next_stop_check = time.perf_counter() + STOP_POLL_INTERVAL_S
+                    if store.get(f"stop:{turn.task_id}"):
+                        status = "stop"
+                        break
+    except GeneratorExit:
+        _save_message(turn, state.content, state.usage, "stop", "the client disconnected", state.first_token_ms)
+        raise
+    except ProviderTimeout as exc:
+        status, error = "timeout", exc.message
+    except ProviderError as exc:
+        status, error = "error", exc.message
+    except Exception as exc:  # noqa: BLE001 — after the first byte every failure must become an event
+        current_app.logger.exception("debug stream failed")
+        status, error = "error", f"internal error: {exc.__class__.__name__}"
+    finally:
+        store.delete(f"task:{turn.task_id}")
+    message = _save_message(turn, state.content, state.usage, status, error, state.first_token_ms)
+    if status == "normal":
+        yield "agent_end", {
+            **base,
+            "answer_tokens": message.answer_tokens,
+            "total_tokens": message.total_tokens,
+            "response_latency": message.response_latency,
+            "usage_estimated": message.usage_estimated,
+        }
+    elif status in ("stop", "timeout"):
+        yield status, {**base, "answer": message.answer, "message": error or "stopped by the user"}
+    else:
+        yield "error", {**base, "code": "fail", "message": error}
+
+
+def stop_debug_task(account_id: uuid.UUID, app_id: uuid.UUID, task_id: uuid.UUID) -> None:
+    """Ask the stream ``task_id`` to stop, whichever api process runs it (``NotFoundError`` if
+    it is not this account's running task)."""
+    app_service.get_owned_app(account_id, app_id)
+    store = current_app.extensions["state_store"]
+    if store.get(f"task:{task_id}") != str(account_id):
+        raise NotFoundError("no running task with this id")
+    store.set(f"stop:{task_id}", "1", 600)
+
+
+def list_messages(account_id: uuid.UUID, app_id: uuid.UUID, current_page: int, page_size: int) -> tuple[list[dict], dict]:
+    """Seed 1.6: the debug conversation's messages, newest first, soft-deleted excluded."""
+    app = app_service.get_owned_app(account_id, app_id)
+    if app.debug_conversation_id is None:
+        return [], app_service.paginator(current_page, page_size, 0)
+    query = sa.select(Message).where(
+        Message.conversation_id == app.debug_conversation_id, Message.is_deleted.is_(False))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(Message.created_at.desc(), Message.id.desc())
+        .offset((current_page - 1) * page_size).limit(page_size)
+    ).all()
+    return [message_to_dict(m) for m in rows], app_service.paginator(current_page, page_size, total)
+
+
+def delete_message(account_id: uuid.UUID, app_id: uuid.UUID, message_id: uuid.UUID) -> None:
+    """Seed 1.7: soft-delete a message of this app's debug conversation."""
+    app = app_service.get_owned_app(account_id, app_id)
+    message = db.session.get(Message, message_id)
+    if (message is None or message.is_deleted or app.debug_conversation_id is None
+            or message.conversation_id != app.debug_conversation_id):
+        raise NotFoundError("message not found")
+    message.is_deleted = True
+    db.session.commit()
+
+
+def delete_debug_conversation(account_id: uuid.UUID, app_id: uuid.UUID) -> None:
+    """Start a fresh debug conversation: history and long-term memory are reset."""
+    app = app_service.get_owned_app(account_id, app_id)
+    if app.debug_conversation_id:
+        conversation = db.session.get(Conversation, app.debug_conversation_id)
+        if conversation is not None:
+            conversation.is_deleted = True
+        app.debug_conversation_id = None
+        db.session.commit()
+
+
+def message_to_dict(message: Message) -> dict:
+    """Seed 1.5/1.6's message shape plus ``status``, ``total_tokens`` and ``usage_estimated``."""
+    return {
+        "id": str(message.id),
+        "conversation_id": str(message.conversation_id),
+        "query": message.query,
+        "answer": message.answer,
+        "answer_tokens": message.answer_tokens,
+        "total_tokens": message.total_tokens,
+        "usage_estimated": message.usage_estimated,
+        "response_latency": message.response_latency,
+        "status": message.status,
+        "error": message.error,
+        "updated_at": unix(message.updated_at),
+        "created_at": unix(message.created_at),
+    }
+
+
+def _recent_rounds(conversation_id: uuid.UUID, dialog_round: int) -> list[list[dict]]:
+    """The last ``dialog_round`` usable rounds (not deleted, not failed), oldest first."""
+    if dialog_round <= 0:
+        return []
+    rows = db.session.execute(
+        sa.select(Message.query, Message.answer)
+        .where(Message.conversation_id == conversation_id, Message.is_deleted.is_(False),
+               Message.status.in_(("normal", "stop")), Message.answer != "")
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(dialog_round)
+    ).all()
+    return [[{"role": "user", "content": q}, {"role": "assistant", "content": a}] for q, a in reversed(rows)]
+
+
+def _save_message(turn: DebugTurn, answer: str, usage: Usage | None, status: str, error: str,
+                  first_token_ms: int | None) -> Message:
+    """Persist the turn (one transaction) and queue the memory fold when it applies."""
+    db.session.rollback()  # a failure mid-turn must not leave a half transaction behind
+    if usage is None:
+        usage = Usage(estimate_messages_tokens(turn.messages), estimate_tokens(answer), estimated=True)
+    fold = turn.memory_on and status == "normal" and bool(answer.strip())
+    message = Message(
+        id=turn.message_id, app_id=turn.app_id, conversation_id=turn.conversation_id,
+        account_id=turn.account_id, task_id=turn.task_id, query=turn.query, answer=answer,
+        provider=turn.provider, model=turn.model, prompt_tokens=usage.prompt_tokens,
+        answer_tokens=usage.completion_tokens, total_tokens=usage.total_tokens,
+        usage_estimated=usage.estimated,
+        response_latency=int((time.perf_counter() - turn.started) * 1000),
+        first_token_latency=first_token_ms, status=status, error=error[:2000],
+        memory_status="pending" if fold else "none",
+    )
+    db.session.add(message)
+    conversation = db.session.get(Conversation, turn.conversation_id)
+    if conversation is not None:
+        conversation.updated_at = utcnow()
+    db.session.commit()
+    if fold:
+        memory_service.dispatch_fold(message.id)
+    return message

@@ -1,0 +1,54 @@
+"""Readiness checks (API.md D): database, broker, vector store, default model."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+
+from llmops.extensions import db
+from llmops.services import model_service
+
+
+def check_readiness() -> dict[str, str]:
+    """Each part → ``"ok"`` or the reason it failed; never raises."""
+    return {
+        "database": _check(_database),
+        "state_store": _check(lambda: current_app.extensions["state_store"].ping()),
+        "broker": _check(_broker),
+        "vector_store": _check(_vector_store),
+        "default_model": _check(_default_model),
+    }
+
+
+def _check(probe) -> str:
+    try:
+        probe()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 — a readiness probe reports, it does not fail
+        db.session.rollback()
+        return f"{exc.__class__.__name__}: {str(exc)[:200]}"
+
+
+def _database() -> None:
+    db.session.execute(sa.text("SELECT 1"))
+
+
+def _broker() -> None:
+    celery = current_app.extensions["celery"]
+    with celery.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=3)
+
+
+def _vector_store() -> None:
+    from llmops.rag.vector_store import make_chroma_client
+
+    clients = current_app.extensions.setdefault("chroma", {})
+    if "client" not in clients:
+        clients["client"] = make_chroma_client(current_app.config["CHROMA_URL"], current_app.config["CHROMA_PATH"])
+    clients["client"].heartbeat()
+
+
+def _default_model() -> None:
+    config = current_app.config
+    client = model_service.get_chat_client(config["DEFAULT_LLM_PROVIDER"])
+    client.list_models(timeout=3.0)

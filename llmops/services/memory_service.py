@@ -1,0 +1,132 @@
+"""Long-term memory (seed 002 §1.3/1.4): a rolling summary of the debug conversation.
+
+Each finished round of an app with ``memory_mode = long_term_memory`` is folded into the
+conversation's ``summary`` by a Celery task on queue ``memory`` ("current summary + new lines →
+new summary", with the app's own model). The database, not the broker, is the source of truth:
+a message waits with ``memory_status = pending`` until its fold commits, and pending folds older
+than ``MEMORY_REDISPATCH_AFTER_S`` are dispatched again (worker start and a beat job), so a
+worker killed mid-task loses nothing. Folding is idempotent and guarded by ``summary_version``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from llmops.errors import FailError
+from llmops.extensions import db
+from llmops.models import Conversation, Message
+from llmops.models.base import utcnow
+from llmops.services import app_service, model_service
+
+FOLD_TASK = "llmops.tasks.memory.fold_round"
+SUMMARY_MAX_CHARS = 4000
+SUMMARY_MAX_TOKENS = 256
+
+SUMMARY_INSTRUCTIONS = (
+    "You maintain the memory of a conversation. Rewrite the current summary so it also covers "
+    "the new lines. Keep names, facts and preferences the user stated. Answer with the new "
+    "summary only, in at most five sentences."
+)
+
+
+def get_long_term_memory(account_id: uuid.UUID, app_id: uuid.UUID) -> dict:
+    """Seed 1.3 → ``{summary}``; ``FailError`` when the app's memory mode is not long-term."""
+    app = app_service.get_owned_app(account_id, app_id)
+    _require_memory_on(app)
+    conversation = db.session.get(Conversation, app.debug_conversation_id) if app.debug_conversation_id else None
+    return {"summary": conversation.summary if conversation and not conversation.is_deleted else ""}
+
+
+def update_long_term_memory(account_id: uuid.UUID, app_id: uuid.UUID, summary: str) -> None:
+    """Seed 1.4: replace the summary (the debug conversation is created when missing)."""
+    app = app_service.get_owned_app(account_id, app_id)
+    _require_memory_on(app)
+    conversation = app_service.get_or_create_debug_conversation(app)
+    conversation.summary = summary
+    conversation.summary_version += 1
+    db.session.commit()
+
+
+def dispatch_fold(message_id: uuid.UUID) -> None:
+    """Queue the fold of one round; a broker failure is logged and left to re-dispatch."""
+    try:
+        current_app.extensions["celery"].send_task(FOLD_TASK, args=[str(message_id)], queue="memory")
+    except Exception:  # noqa: BLE001 — the message stays pending; the beat job re-dispatches it
+        current_app.logger.exception("could not queue the memory fold of message %s", message_id)
+
+
+def fold_round(message_id: uuid.UUID) -> str | None:
+    """Fold message ``message_id`` into its conversation summary → the new summary, or None when
+    there is nothing (left) to do. Safe to run twice or concurrently."""
+    for _attempt in range(5):
+        message = db.session.get(Message, message_id)
+        if message is None or message.memory_status != "pending":
+            return None
+        conversation = db.session.get(Conversation, message.conversation_id)
+        if conversation is None or conversation.is_deleted:
+            _mark_done(message_id)
+            db.session.commit()
+            return None
+        version, current = conversation.summary_version, conversation.summary
+        new_summary = summarize(message.provider, message.model, current, message.query, message.answer)
+        db.session.rollback()  # release the read snapshot before the guarded write
+        updated = db.session.execute(
+            sa.update(Conversation)
+            .where(Conversation.id == conversation.id, Conversation.summary_version == version)
+            .values(summary=new_summary, summary_version=version + 1, updated_at=utcnow())
+        ).rowcount
+        if updated:
+            _mark_done(message_id)
+            db.session.commit()
+            return new_summary
+        db.session.rollback()  # another fold won the race: fold into its result
+    raise FailError(f"could not fold message {message_id}: the summary kept changing")
+
+
+def summarize(provider: str, model: str, summary: str, query: str, answer: str) -> str:
+    """Ask the model for the new summary; if it returns nothing usable, append the lines
+    themselves (so memory never silently drops a round). Raises ``ProviderError``."""
+    client = model_service.get_chat_client(provider)
+    new_lines = f"Human: {query}\nAI: {answer}"
+    prompt = (f"Current summary:\n{summary or '(empty)'}\n\nNew lines of conversation:\n{new_lines}\n\n"
+              "New summary:")
+    result = client.complete(
+        model,
+        [{"role": "system", "content": SUMMARY_INSTRUCTIONS}, {"role": "user", "content": prompt}],
+        temperature=0.2, max_tokens=SUMMARY_MAX_TOKENS,
+    )
+    text = result.content.strip()
+    if not text:
+        text = f"{summary}\n{new_lines}".strip()
+    return text[-SUMMARY_MAX_CHARS:]
+
+
+def redispatch_pending(older_than_s: int | None = None) -> int:
+    """Queue again every fold pending longer than ``older_than_s`` seconds → how many."""
+    if older_than_s is None:
+        older_than_s = current_app.config["MEMORY_REDISPATCH_AFTER_S"]
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    ids = db.session.scalars(
+        sa.select(Message.id).where(Message.memory_status == "pending", Message.updated_at <= cutoff).limit(1000)
+    ).all()
+    for message_id in ids:
+        dispatch_fold(message_id)
+    return len(ids)
+
+
+def _mark_done(message_id: uuid.UUID) -> None:
+    db.session.execute(
+        sa.update(Message).where(Message.id == message_id, Message.memory_status == "pending")
+        .values(memory_status="done", memory_folded_at=utcnow())
+    )
+
+
+def _require_memory_on(app) -> None:
+    config = app_service.get_debug_config(app)
+    if config.memory_mode != "long_term_memory":
+        raise FailError("long-term memory is not enabled for this app")
+

@@ -1,0 +1,20 @@
+"""Periodic jobs run by beat."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from flask import current_app
+
+from llmops.services import memory_service
+
+
+@shared_task(name="llmops.tasks.maintenance.redispatch_pending_memory")
+def redispatch_pending_memory() -> int:
+    """Queue again long-term-memory folds left pending (e.g. by a killed worker)."""
+    return memory_service.redispatch_pending()
+
+
+@shared_task(name="llmops.tasks.maintenance.purge_expired_state")
+def purge_expired_state() -> int:
+    """Delete expired revocations and stop flags from the database state store."""
+    return current_app.extensions["state_store"].purge_expired()
