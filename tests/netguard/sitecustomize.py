@@ -7,7 +7,6 @@ import ipaddress
 import os
 import sys
 
-_LOG = os.environ.get("LLMOPS_NETGUARD_LOG")
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
 
 
@@ -27,8 +26,9 @@ def _is_local(host) -> bool:
 
 
 def _record(what: str) -> None:
-    if _LOG:
-        with open(_LOG, "a", encoding="utf-8") as fh:
+    log = os.environ.get("LLMOPS_NETGUARD_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
             fh.write(f"{os.getpid()} {' '.join(sys.argv[:2])}: {what}\n")
     raise ConnectionRefusedError(f"outbound network access blocked by the test guard: {what}")
 
