@@ -1,0 +1,62 @@
+"""The real processes: llama.cpp with SmolLM2, gunicorn (gevent) api, a Celery worker — on the
+profile under test, every one under the network guard."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from bench.harness import Stack
+from tests.conftest import NETGUARD_DIR, ROOT, _fresh_postgres_database, _fresh_redis
+
+E2E_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+@pytest.fixture(scope="session")
+def stack(profile, tmp_path_factory, netguard_log):
+    workdir = tmp_path_factory.mktemp("e2e")
+    env = {
+        "PYTHONPATH": f"{NETGUARD_DIR}:{ROOT}",
+        "LLMOPS_NETGUARD_LOG": str(netguard_log),
+        "MEMORY_REDISPATCH_AFTER_S": "2",
+        "SSE_PING_INTERVAL_S": "10",
+    }
+    if profile == "embedded":
+        env.update({
+            "DATABASE_URL": f"sqlite:///{workdir / 'llmops.db'}",
+            "CELERY_BROKER_URL": f"sqla+sqlite:///{workdir / 'broker.db'}",
+            "STATE_STORE_URL": "database",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        })
+    else:
+        env.update({
+            "DATABASE_URL": _fresh_postgres_database("llmops_e2e"),
+            "CELERY_BROKER_URL": _fresh_redis(E2E_REDIS_URL),
+            "STATE_STORE_URL": E2E_REDIS_URL,
+            "RATELIMIT_STORAGE_URI": E2E_REDIS_URL,
+        })
+    stack = Stack(workdir, env)
+    try:
+        stack.start_llm()
+        stack.migrate()
+        stack.start_api()
+        stack.start_worker()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def api(stack):
+    with httpx.Client(base_url=stack.api_url, timeout=120) as client:
+        yield client
+
+
+@pytest.fixture
+def auth_headers(api) -> dict:
+    body = {"name": "E2E", "email": f"e2e-{uuid.uuid4().hex[:10]}@example.com", "password": "secret123"}
+    response = api.post("/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['data']['access_token']}"}
