@@ -152,6 +152,10 @@ class ChatClient:
             raise ProviderTimeout(f"the provider stopped sending data: {exc}") from exc
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"the provider connection failed: {exc}") from exc
+        if state.finish_reason is None:
+            # OpenAI-compatible servers always end a complete choice with a finish_reason; a
+            # stream without one was cut short (e.g. llama.cpp interrupting it for another request).
+            raise ProviderError("the provider ended the stream before the answer was finished", retryable=True)
         if state.usage is None:
             state.usage = Usage(
                 estimate_messages_tokens(messages), estimate_tokens(state.content), estimated=True

@@ -36,6 +36,9 @@ def server_command(host: str, port: int, n_ctx: int = 4096, n_threads: int | Non
         "--model_alias", MODEL_ALIAS,
         "--host", host, "--port", str(port),
         "--n_ctx", str(n_ctx),
+        # By default the server ends a running stream with [DONE] as soon as another request
+        # arrives (a memory fold, a second user): requests must queue, not truncate each other.
+        "--interrupt_requests", "False",
     ]
     if n_threads:
         command += ["--n_threads", str(n_threads)]

@@ -170,3 +170,12 @@ def test_no_config_to_debug_is_a_clear_error(client, auth, new_app, app):
         db.session.commit()
     response = client.post(f"/apps/{new_app}/debug", json={"query": "hi"}, headers=auth)
     assert response.status_code == 400 and "configuration" in response.get_json()["message"]
+
+
+def test_truncated_stream_is_saved_as_error(client, auth, new_app, fake):
+    fake.behaviour.send_finish_reason = False
+    events = parse_sse(client.post(f"/apps/{new_app}/debug", json={"query": "hi", "stream": True},
+                                   headers=auth).get_data(as_text=True))
+    assert events[-1][0] == "error"
+    message = client.get(f"/apps/{new_app}/messages", headers=auth).get_json()["data"]["list"][0]
+    assert message["status"] == "error" and message["answer"] == "Hello, world!"

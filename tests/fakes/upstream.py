@@ -21,6 +21,7 @@ class Behaviour:
     fail_status: int | None = None
     fail_times: int = 0  # fail this many requests, then answer normally
     send_usage: bool = True
+    send_finish_reason: bool = True
 
 
 class FakeUpstream:
@@ -98,7 +99,8 @@ class FakeUpstream:
                         if i:
                             time.sleep(b.chunk_delay_s)
                         self._chunk({"content": piece}, None)
-                    self._chunk({}, "stop")
+                    if b.send_finish_reason:
+                        self._chunk({}, "stop")
                     if b.send_usage and (request.get("stream_options") or {}).get("include_usage"):
                         self._send({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
                                     "model": request.get("model"), "choices": [], "usage": usage})

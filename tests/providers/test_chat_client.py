@@ -66,3 +66,11 @@ def test_estimate_tokens_counts_cjk_per_character():
     assert estimate_tokens("") == 0
     assert estimate_tokens("大语言模型") == 5
     assert estimate_tokens("abcdefgh") == 2
+
+
+def test_stream_cut_short_is_an_error_not_an_answer(fake):
+    fake.behaviour.send_finish_reason = False
+    state = StreamState()
+    with pytest.raises(ProviderError, match="before the answer was finished"):
+        list(client_for(fake).stream("m", MESSAGES, state))
+    assert state.content == "Hello, world!"  # what arrived is kept for the caller to save
