@@ -37,6 +37,7 @@ run: migrate
 		$(BIN)/honcho -f workers/Procfile -d . start
 
 test: install
+	$(BIN)/ruff check .
 	$(MAKE) test-embedded
 	$(MAKE) test-services
 
@@ -47,7 +48,10 @@ test-services: install
 	$(BIN)/python -m pytest tests --profile services
 
 bench: install
-	$(BIN)/python -m bench.b3_chat_pipeline
+	$(BIN)/python -m bench.b3_chat_pipeline --update-readme
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+lint: install
+	$(BIN)/ruff check .

@@ -11,9 +11,9 @@ The api reaches this process only as the OpenAI-compatible provider ``local``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
-import importlib.util
 from pathlib import Path
 
 MODEL_ALIAS = "smollm2-135m"

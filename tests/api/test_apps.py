@@ -12,7 +12,7 @@ SEED_11_FIELDS = {
 
 def test_create_get_shape(client, auth, new_app):
     data = client.get(f"/apps/{new_app}", headers=auth).get_json()["data"]
-    assert SEED_11_FIELDS <= set(data)
+    assert set(data) >= SEED_11_FIELDS
     draft = data["drafted_app_config"]
     assert data["published_app_config"] is None and data["drafted_app_config_id"] == draft["id"]
     assert draft["status"] == "drafted" and draft["memory_mode"] == "none"
@@ -92,7 +92,7 @@ APP_ROUTES = [
     ("get", ""), ("post", ""), ("post", "/delete"), ("post", "/copy"), ("post", "/config"),
     ("post", "/publish"), ("post", "/cancel-publish"), ("get", "/publish-histories"),
     ("post", "/fallback-history"), ("get", "/long-term-memory"), ("post", "/long-term-memory"),
-    ("post", "/debug"), ("get", "/messages"), (f"post", f"/messages/{uuid.uuid4()}/delete"),
+    ("post", "/debug"), ("get", "/messages"), ("post", f"/messages/{uuid.uuid4()}/delete"),
     ("post", "/debug-conversation/delete"), ("post", f"/debug/tasks/{uuid.uuid4()}/stop"),
 ]
 

@@ -1,10 +1,7 @@
 """Debug chat against the fake upstream: blocking, SSE, history, stop, disconnect, failures."""
 
 import json
-import threading
 import time
-
-import pytest
 
 
 def parse_sse(raw: str) -> list[tuple[str, dict]]:

@@ -38,9 +38,8 @@ def _hook(event: str, args) -> None:
         address = args[1]
         if isinstance(address, tuple) and address and not _is_local(address[0]):
             _record(f"connect {address!r}")
-    elif event == "socket.getaddrinfo":
-        if not _is_local(args[0]):
-            _record(f"getaddrinfo {args[0]!r}")
+    elif event == "socket.getaddrinfo" and not _is_local(args[0]):
+        _record(f"getaddrinfo {args[0]!r}")
 
 
 sys.addaudithook(_hook)
