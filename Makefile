@@ -33,7 +33,7 @@ migrate: install
 # api (gunicorn + gevent), worker, beat and the local model, under one process runner (honcho).
 # Ctrl-C stops all of them.
 run: migrate
-	PORT=$(PORT) LLM_PORT=$(LLM_PORT) LOCAL_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 \
+	API_PORT=$(PORT) LLM_PORT=$(LLM_PORT) LOCAL_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 \
 		$(BIN)/honcho -f workers/Procfile -d . start
 
 test: install

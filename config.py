@@ -128,8 +128,9 @@ class Config:
     SSE_PING_INTERVAL_S = _env_float("SSE_PING_INTERVAL_S", 10.0)
 
     # Server process settings (read by workers/gunicorn.conf.py).
-    HOST = _env("HOST", "127.0.0.1")
-    PORT = _env_int("PORT", 5000)
+    # API_PORT, not PORT: process runners such as honcho set PORT for every process they start.
+    HOST = _env("API_HOST", "127.0.0.1")
+    PORT = _env_int("API_PORT", 5000)
     WEB_CONCURRENCY = _env_int("WEB_CONCURRENCY", 1)
     WORKER_CONNECTIONS = _env_int("WORKER_CONNECTIONS", 2000)
 
@@ -139,7 +140,7 @@ class ProductionConfig(Config):
 
     ENV_NAME = "production"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
-    HOST = _env("HOST", "0.0.0.0")
+    HOST = _env("API_HOST", "0.0.0.0")
     WEB_CONCURRENCY = _env_int("WEB_CONCURRENCY", 4)
 
 

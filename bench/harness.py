@@ -81,7 +81,7 @@ class Stack:
     def start_api(self, port: int | None = None, workers: int = 1) -> str:
         port = port or free_port()
         process = self._spawn("api", [str(BIN / "gunicorn"), "-c", "workers/gunicorn.conf.py", "wsgi:app"],
-                              {"PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)})
+                              {"API_PORT": str(port), "API_HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)})
         self.api_url = f"http://127.0.0.1:{port}"
         wait_http(f"{self.api_url}/healthz", 90, process, self.workdir / "api.log")
         return self.api_url

@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-threads", type=int, default=None)
     args = parser.parse_args(argv)
     command = server_command(args.host, args.port, args.n_ctx, args.n_threads)
-    os.execv(command[0], command)
+    # llama_cpp.server lets HOST/PORT from the environment beat its flags, and process runners
+    # (honcho) set PORT for every process: the flags above must decide.
+    env = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")}
+    os.execve(command[0], command, env)
 
 
 if __name__ == "__main__":
