@@ -176,3 +176,19 @@ def test_truncated_stream_is_saved_as_error(client, auth, new_app, fake):
     assert events[-1][0] == "error"
     message = client.get(f"/apps/{new_app}/messages", headers=auth).get_json()["data"]["list"][0]
     assert message["status"] == "error" and message["answer"] == "Hello, world!"
+
+
+def test_total_deadline_ends_the_stream_with_timeout(app, client, auth, new_app, fake):
+    fake.behaviour.answer_chunks = [f"w{i} " for i in range(50)]
+    fake.behaviour.chunk_delay_s = 0.05
+    app.config["LLM_TOTAL_TIMEOUT_S"] = 0.5
+    app.extensions.pop("chat_clients", None)  # clients keep the timeouts they were built with
+    try:
+        response = client.post(f"/apps/{new_app}/debug", json={"query": "slow", "stream": True}, headers=auth)
+        events = parse_sse(response.get_data(as_text=True))
+    finally:
+        app.config["LLM_TOTAL_TIMEOUT_S"] = 300.0
+        app.extensions.pop("chat_clients", None)
+    assert events[-1][0] == "timeout"
+    message = client.get(f"/apps/{new_app}/messages", headers=auth).get_json()["data"]["list"][0]
+    assert message["status"] == "timeout" and message["answer"].startswith("w0 ")

@@ -41,7 +41,8 @@ def stack(profile, tmp_path_factory, netguard_log):
     try:
         stack.start_llm()
         stack.migrate()
-        stack.start_api()
+        # services profile: two api processes, so stop/logout are proven across processes
+        stack.start_api(workers=1 if profile == "embedded" else 2)
         stack.start_worker()
         yield stack
     finally:

@@ -128,6 +128,14 @@ def test_killed_worker_still_produces_the_summary(api, stack, auth_headers):
     assert summary.strip(), stack.log("worker")[-3000:]
 
 
+def test_logout_revokes_the_token_in_every_api_process(api, stack, auth_headers):
+    assert api.get("/account", headers=auth_headers).status_code == 200
+    assert api.post("/auth/logout", headers=auth_headers).status_code == 200
+    for _ in range(6):  # fresh connections: spread over every api worker process
+        with httpx.Client(base_url=stack.api_url, timeout=30) as fresh:
+            assert fresh.get("/account", headers=auth_headers).status_code == 401
+
+
 def test_readyz_names_every_part_ok(api):
     response = api.get("/readyz")
     assert response.status_code == 200, response.text
