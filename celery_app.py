@@ -8,7 +8,7 @@ broker message the SQLite transport can no longer redeliver) loses nothing.
 from celery.signals import worker_ready
 
 from llmops import create_app
-from llmops.services import memory_service
+from llmops.services import indexing_service, memory_service
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]
@@ -18,3 +18,4 @@ celery = flask_app.extensions["celery"]
 def _redispatch_pending_work(**_kwargs) -> None:
     with flask_app.app_context():
         memory_service.redispatch_pending()
+        indexing_service.redispatch_stuck()

@@ -54,12 +54,17 @@ def celery_settings(broker_url: str, longest_task_s: int) -> dict:
         "task_routes": {
             "llmops.tasks.memory.*": {"queue": "memory"},
             "llmops.tasks.maintenance.*": {"queue": "memory"},
+            "llmops.tasks.indexing.*": {"queue": "indexing"},
         },
-        "imports": ("llmops.tasks.memory", "llmops.tasks.maintenance"),
+        "imports": ("llmops.tasks.memory", "llmops.tasks.maintenance", "llmops.tasks.indexing"),
         "beat_schedule": {
             "redispatch-pending-memory": {
                 "task": "llmops.tasks.maintenance.redispatch_pending_memory",
                 "schedule": 60.0,
+            },
+            "redispatch-stuck-documents": {
+                "task": "llmops.tasks.maintenance.redispatch_stuck_documents",
+                "schedule": 120.0,
             },
             "purge-expired-state": {
                 "task": "llmops.tasks.maintenance.purge_expired_state",
@@ -102,6 +107,17 @@ class Config:
     # A long-term-memory fold still pending after this many seconds is dispatched again.
     MEMORY_REDISPATCH_AFTER_S = _env_int("MEMORY_REDISPATCH_AFTER_S", 120)
 
+    UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 15 * 1024 * 1024)
+    # Embeddings: "local" (all-MiniLM-L6-v2) or an OpenAI-compatible API (base URL + model + dim).
+    EMBEDDING_PROVIDER = _env("EMBEDDING_PROVIDER", "local")
+    EMBEDDING_BASE_URL = _env("EMBEDDING_BASE_URL")
+    EMBEDDING_API_KEY = _env("EMBEDDING_API_KEY")
+    EMBEDDING_MODEL = _env("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+    EMBEDDING_DIMENSION = _env_int("EMBEDDING_DIMENSION", 384)
+    EMBEDDING_BATCH_SIZE = _env_int("EMBEDDING_BATCH_SIZE", 64)
+    # A document left in a pipeline stage longer than this is dispatched again (beat, worker start).
+    DOCUMENT_STUCK_AFTER_S = _env_int("DOCUMENT_STUCK_AFTER_S", 900)
     CHROMA_URL = _env("CHROMA_URL")  # http://host:8000 → HttpClient; unset → PersistentClient
     CHROMA_PATH = _env("CHROMA_PATH", str(INSTANCE_DIR / "chroma"))
 

@@ -38,9 +38,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     error_handlers.init_app(app)
 
     from llmops.api import ops
-    from llmops.api.studio import apps, auth, debug
+    from llmops.api.studio import apps, auth, datasets, debug
 
-    for blueprint in (ops.bp, auth.bp, apps.bp, debug.bp):
+    for blueprint in (ops.bp, auth.bp, apps.bp, debug.bp, datasets.bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     return app

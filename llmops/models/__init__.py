@@ -4,6 +4,10 @@ from llmops.models.account import Account
 from llmops.models.app import App, AppConfig
 from llmops.models.base import Base
 from llmops.models.conversation import Conversation, Message
+from llmops.models.dataset import AppDatasetJoin, Dataset, DatasetQuery, Document, Segment, SegmentTerm, UploadFile
 from llmops.models.platform import ProviderOverride, StateEntry
 
-__all__ = ["Account", "App", "AppConfig", "Base", "Conversation", "Message", "ProviderOverride", "StateEntry"]
+__all__ = [
+    "Account", "App", "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset", "DatasetQuery", "Document",
+    "Message", "ProviderOverride", "Segment", "SegmentTerm", "StateEntry", "UploadFile",
+]

@@ -40,12 +40,9 @@ def _broker() -> None:
 
 
 def _vector_store() -> None:
-    from llmops.rag.vector_store import make_chroma_client
+    from llmops.services.rag_runtime import get_vector_store
 
-    clients = current_app.extensions.setdefault("chroma", {})
-    if "client" not in clients:
-        clients["client"] = make_chroma_client(current_app.config["CHROMA_URL"], current_app.config["CHROMA_PATH"])
-    clients["client"].heartbeat()
+    get_vector_store().client.heartbeat()
 
 
 def _default_model() -> None:

@@ -18,3 +18,11 @@ def redispatch_pending_memory() -> int:
 def purge_expired_state() -> int:
     """Delete expired revocations and stop flags from the database state store."""
     return current_app.extensions["state_store"].purge_expired()
+
+
+@shared_task(name="llmops.tasks.maintenance.redispatch_stuck_documents")
+def redispatch_stuck_documents() -> int:
+    """Queue again documents stuck in a pipeline stage (e.g. their worker was killed)."""
+    from llmops.services import indexing_service
+
+    return indexing_service.redispatch_stuck()

@@ -1,0 +1,155 @@
+"""Knowledge bases: uploads, datasets, documents, hit testing (API.md A)."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, request
+from flask_jwt_extended import jwt_required
+
+from llmops.api.auth import current_account_id
+from llmops.api.responses import json_body, ok, page
+from llmops.schemas.common import SearchPaginationQuerySchema
+from llmops.schemas.dataset import (
+    DatasetCreateSchema,
+    DatasetUpdateSchema,
+    DocumentCreateSchema,
+    DocumentRenameSchema,
+    EnabledSchema,
+    HitTestingSchema,
+)
+from llmops.services import dataset_service, document_service, rag_runtime, retrieval_service, upload_service
+
+bp = Blueprint("datasets", __name__)
+DOC = "/datasets/<uuid:dataset_id>/documents/<uuid:document_id>"
+
+
+@bp.post("/upload-files")
+@jwt_required()
+def upload_file():
+    return ok(upload_service.upload_file(current_account_id(), request.files.get("file")), "file uploaded", 201)
+
+
+@bp.get("/embedding-models")
+@jwt_required()
+def embedding_models():
+    return ok(rag_runtime.list_embedding_models())
+
+
+@bp.get("/datasets")
+@jwt_required()
+def list_datasets():
+    query = SearchPaginationQuerySchema().load(request.args)
+    return page(*dataset_service.list_datasets(current_account_id(), **query))
+
+
+@bp.post("/datasets")
+@jwt_required()
+def create_dataset():
+    data = DatasetCreateSchema().load(json_body())
+    dataset = dataset_service.create_dataset(current_account_id(), **data)
+    return ok({"id": str(dataset.id)}, "dataset created", 201)
+
+
+@bp.get("/datasets/<uuid:dataset_id>")
+@jwt_required()
+def get_dataset(dataset_id: uuid.UUID):
+    return ok(dataset_service.get_dataset(current_account_id(), dataset_id))
+
+
+@bp.post("/datasets/<uuid:dataset_id>")
+@jwt_required()
+def update_dataset(dataset_id: uuid.UUID):
+    data = DatasetUpdateSchema().load(json_body())
+    return ok(dataset_service.update_dataset(current_account_id(), dataset_id, data), "dataset updated")
+
+
+@bp.post("/datasets/<uuid:dataset_id>/delete")
+@jwt_required()
+def delete_dataset(dataset_id: uuid.UUID):
+    dataset_service.delete_dataset(current_account_id(), dataset_id)
+    return ok(message="dataset deleted")
+
+
+@bp.post("/datasets/<uuid:dataset_id>/hit")
+@jwt_required()
+def hit_testing(dataset_id: uuid.UUID):
+    data = HitTestingSchema().load(json_body())
+    dataset_service.get_owned_dataset(current_account_id(), dataset_id)
+    return ok(retrieval_service.retrieve(current_account_id(), [dataset_id], data["query"], data["retrieval_strategy"],
+                                         data["k"], data["score"]))
+
+
+@bp.get("/datasets/<uuid:dataset_id>/queries")
+@jwt_required()
+def dataset_queries(dataset_id: uuid.UUID):
+    return ok(dataset_service.list_queries(current_account_id(), dataset_id))
+
+
+@bp.post("/datasets/<uuid:dataset_id>/documents")
+@jwt_required()
+def create_documents(dataset_id: uuid.UUID):
+    data = DocumentCreateSchema().load(json_body())
+    return ok(document_service.create_documents(current_account_id(), dataset_id, **data), "documents queued", 201)
+
+
+@bp.get("/datasets/<uuid:dataset_id>/documents")
+@jwt_required()
+def list_documents(dataset_id: uuid.UUID):
+    query = SearchPaginationQuerySchema().load(request.args)
+    return page(*document_service.list_documents(current_account_id(), dataset_id, **query))
+
+
+@bp.get("/datasets/<uuid:dataset_id>/documents/batch/<string:batch>")
+@jwt_required()
+def batch_status(dataset_id: uuid.UUID, batch: str):
+    return ok(document_service.batch_status(current_account_id(), dataset_id, batch))
+
+
+@bp.get(DOC)
+@jwt_required()
+def get_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    return ok(document_service.get_document(current_account_id(), dataset_id, document_id))
+
+
+@bp.post(DOC)
+@jwt_required()
+def rename_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    data = DocumentRenameSchema().load(json_body())
+    return ok(document_service.rename_document(current_account_id(), dataset_id, document_id, data["name"]))
+
+
+@bp.post(f"{DOC}/enabled")
+@jwt_required()
+def set_document_enabled(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    data = EnabledSchema().load(json_body())
+    document_service.set_enabled(current_account_id(), dataset_id, document_id, data["enabled"])
+    return ok(message="document updated")
+
+
+@bp.post(f"{DOC}/delete")
+@jwt_required()
+def delete_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    document_service.delete_document(current_account_id(), dataset_id, document_id)
+    return ok(message="document deleted")
+
+
+@bp.post(f"{DOC}/pause")
+@jwt_required()
+def pause_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    document_service.pause_document(current_account_id(), dataset_id, document_id)
+    return ok(message="document paused")
+
+
+@bp.post(f"{DOC}/resume")
+@jwt_required()
+def resume_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    document_service.resume_document(current_account_id(), dataset_id, document_id)
+    return ok(message="document resumed")
+
+
+@bp.post(f"{DOC}/retry")
+@jwt_required()
+def retry_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    document_service.retry_document(current_account_id(), dataset_id, document_id)
+    return ok(message="document queued again")

@@ -1,0 +1,127 @@
+"""Document loading with ``unstructured``, fully offline (OFFLINE.md), and content checks.
+
+``sniff(path, extension)`` verifies that a file's bytes match its extension before it is
+stored; ``load_text(path, extension)`` parses it into plain text (elements joined by blank lines).
+PDFs use the ``fast`` strategy (pdfminer); the ``hi_res``/OCR strategies need hub models.
+Errors are ``LoaderError`` with a message fit to show a user.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+SUPPORTED_EXTENSIONS = ("txt", "md", "markdown", "pdf", "html", "htm", "docx", "pptx", "xlsx", "csv")
+TEXT_EXTENSIONS = ("txt", "md", "markdown", "html", "htm", "csv")
+OOXML_MAIN_PART = {"docx": "word/", "pptx": "ppt/", "xlsx": "xl/"}
+# Zip-bomb guards for Office files: total uncompressed size and compression ratio.
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML files are OLE containers
+
+
+class LoaderError(Exception):
+    """The file cannot be parsed; ``message`` says why in words a user understands."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def sniff(path: str | Path, extension: str) -> str | None:
+    """None when the bytes fit ``extension``; otherwise the reason they do not."""
+    path = Path(path)
+    head = path.read_bytes()[:8192] if path.stat().st_size else b""
+    if not head:
+        return "the file is empty"
+    if extension == "pdf":
+        return None if head.lstrip()[:5] == b"%PDF-" else "the file is not a PDF document"
+    if extension in OOXML_MAIN_PART:
+        if head.startswith(OLE_MAGIC):
+            return f"the .{extension} file is password-protected or in the old binary Office format"
+        if not zipfile.is_zipfile(path):
+            return f"the file is not a valid .{extension} document"
+        return _check_ooxml(path, extension)
+    if extension in TEXT_EXTENSIONS:
+        return "the file looks binary, not text" if b"\x00" in head and not _is_utf16(head) else None
+    return f"unsupported file type .{extension}"
+
+
+def _is_utf16(head: bytes) -> bool:
+    return head.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+def _check_ooxml(path: Path, extension: str) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            names = {i.filename for i in infos}
+            total = sum(i.file_size for i in infos)
+            packed = sum(i.compress_size for i in infos) or 1
+    except zipfile.BadZipFile:
+        return f"the file is not a valid .{extension} document (damaged or truncated)"
+    if "[Content_Types].xml" not in names or not any(n.startswith(OOXML_MAIN_PART[extension]) for n in names):
+        return f"the file is a zip archive but not a .{extension} document"
+    if total > MAX_UNCOMPRESSED_BYTES or total / packed > MAX_COMPRESSION_RATIO:
+        return f"the .{extension} file expands to {total // (1024 * 1024)} MB: refused as a possible zip bomb"
+    return None
+
+
+def load_text(path: str | Path, extension: str) -> str:
+    """Parse ``path`` → plain text. Raises ``LoaderError`` (empty, encrypted, damaged, no text)."""
+    reason = sniff(path, extension)
+    if reason:
+        raise LoaderError(reason)
+    try:
+        elements = _partition(str(path), extension)
+    except LoaderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — parsers raise many types; the user needs one message
+        raise LoaderError(_describe(exc, extension)) from exc
+    text = "\n\n".join(str(e.text).strip() for e in elements if getattr(e, "text", None) and str(e.text).strip())
+    if not text.strip():
+        raise LoaderError("no text could be extracted from the file (scanned images need OCR, which is not available)")
+    return text
+
+
+def _partition(filename: str, extension: str):
+    if extension == "pdf":
+        from unstructured.partition.pdf import partition_pdf
+
+        return partition_pdf(filename=filename, strategy="fast", infer_table_structure=False)
+    if extension == "docx":
+        from unstructured.partition.docx import partition_docx
+
+        return partition_docx(filename=filename)
+    if extension == "pptx":
+        from unstructured.partition.pptx import partition_pptx
+
+        return partition_pptx(filename=filename)
+    if extension == "xlsx":
+        from unstructured.partition.xlsx import partition_xlsx
+
+        return partition_xlsx(filename=filename)
+    if extension == "csv":
+        from unstructured.partition.csv import partition_csv
+
+        return partition_csv(filename=filename)
+    if extension in ("html", "htm"):
+        from unstructured.partition.html import partition_html
+
+        return partition_html(filename=filename)
+    if extension in ("md", "markdown"):
+        from unstructured.partition.md import partition_md
+
+        return partition_md(filename=filename)
+    from unstructured.partition.text import partition_text
+
+    return partition_text(filename=filename)
+
+
+def _describe(exc: Exception, extension: str) -> str:
+    name = exc.__class__.__name__
+    if "Password" in name or "Encrypt" in name or "password" in str(exc).lower():
+        return f"the .{extension} file is password-protected"
+    if "Syntax" in name or "EOF" in str(exc) or "truncated" in str(exc).lower():
+        return f"the .{extension} file is damaged or truncated ({name})"
+    return f"the .{extension} file could not be parsed ({name}: {str(exc)[:200]})"

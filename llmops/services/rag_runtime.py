@@ -1,0 +1,55 @@
+"""Per-process RAG resources: the embedding model and the Chroma-backed vector store."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+
+from llmops.providers.embeddings import EmbeddingModel, LocalEmbeddings, OpenAIEmbeddings
+from llmops.rag.vector_store import VectorStore, make_chroma_client
+
+_lock = threading.Lock()
+
+
+def get_embedding_model() -> EmbeddingModel:
+    """The configured embedding model (loaded once per process)."""
+    extensions = current_app.extensions
+    if "embedding_model" not in extensions:
+        with _lock:
+            if "embedding_model" not in extensions:
+                config = current_app.config
+                if config["EMBEDDING_PROVIDER"] == "local":
+                    model = LocalEmbeddings(batch_size=config["EMBEDDING_BATCH_SIZE"])
+                else:
+                    model = OpenAIEmbeddings(config["EMBEDDING_BASE_URL"], config["EMBEDDING_API_KEY"],
+                                             config["EMBEDDING_MODEL"], config["EMBEDDING_DIMENSION"],
+                                             config["EMBEDDING_BATCH_SIZE"])
+                extensions["embedding_model"] = model
+    return extensions["embedding_model"]
+
+
+def get_vector_store() -> VectorStore:
+    """The vector store over this process's Chroma client."""
+    extensions = current_app.extensions
+    if "vector_store" not in extensions:
+        with _lock:
+            if "vector_store" not in extensions:
+                chroma = extensions.setdefault("chroma", {})
+                if "client" not in chroma:
+                    chroma["client"] = make_chroma_client(current_app.config["CHROMA_URL"],
+                                                          current_app.config["CHROMA_PATH"])
+                extensions["vector_store"] = VectorStore(chroma["client"])
+    return extensions["vector_store"]
+
+
+def list_embedding_models() -> list[dict]:
+    """Configured embedding models; the default is marked (``GET /embedding-models``)."""
+    config = current_app.config
+    local = {"provider": "local", "model": "all-MiniLM-L6-v2", "dimension": 384, "max_tokens": 256,
+             "is_default": config["EMBEDDING_PROVIDER"] == "local"}
+    models = [local]
+    if config["EMBEDDING_PROVIDER"] != "local":
+        models.append({"provider": config["EMBEDDING_PROVIDER"], "model": config["EMBEDDING_MODEL"],
+                       "dimension": config["EMBEDDING_DIMENSION"], "max_tokens": 8191, "is_default": True})
+    return models

@@ -1,0 +1,199 @@
+"""Knowledge bases through the API: upload checks, indexing every file type, hit testing,
+document actions, ownership. Indexing runs in-process here (tests/e2e uses a real worker)."""
+
+import io
+import uuid
+
+import pytest
+
+from llmops.services import indexing_service
+from tests.fixtures.files import corpus, pdf_bytes, zip_bomb_docx
+
+
+def upload(client, auth, name, data):
+    return client.post("/upload-files", data={"file": (io.BytesIO(data), name)}, headers=auth,
+                       content_type="multipart/form-data")
+
+
+def new_dataset(client, auth, name=None):
+    response = client.post("/datasets", json={"name": name or f"kb-{uuid.uuid4().hex[:6]}"}, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["data"]["id"]
+
+
+def index_files(app, client, auth, dataset_id, files: dict[str, bytes]) -> dict:
+    ids = [upload(client, auth, name, data).get_json()["data"]["id"] for name, data in files.items()]
+    created = client.post(f"/datasets/{dataset_id}/documents", json={"upload_file_ids": ids}, headers=auth).get_json()
+    with app.app_context():
+        for document in created["data"]["documents"]:
+            indexing_service.index_document(uuid.UUID(document["id"]))
+    return created["data"]
+
+
+@pytest.mark.parametrize("name, data, status, words", [
+    ("empty.txt", b"", 422, "empty"),
+    ("virus.exe", b"MZ\x90\x00", 415, "not supported"),
+    ("fake.pdf", b"this is not a pdf at all", 415, "not a PDF"),
+    ("fake.docx", b"plain text pretending", 415, "not a valid .docx"),
+    ("encrypted.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, 415, "password-protected"),
+    ("binary.txt", b"\x00\x01\x02\x03" * 100, 415, "binary"),
+])
+def test_upload_rejects_bad_files_with_a_clear_4xx(client, auth, name, data, status, words):
+    response = upload(client, auth, name, data)
+    assert response.status_code == status, response.get_json()
+    assert words in response.get_json()["message"]
+
+
+def test_upload_size_limit_is_413(app, client, auth):
+    app.config["UPLOAD_MAX_BYTES"] = 1024
+    try:
+        response = upload(client, auth, "big.txt", b"a" * 2048)
+    finally:
+        app.config["UPLOAD_MAX_BYTES"] = 15 * 1024 * 1024
+    assert response.status_code == 413
+
+
+def test_zip_bomb_docx_is_refused(client, auth):
+    response = upload(client, auth, "bomb.docx", zip_bomb_docx(300))
+    assert response.status_code == 415 and "zip bomb" in response.get_json()["message"]
+
+
+def test_upload_returns_hash_and_metadata(client, auth):
+    data = upload(client, auth, "note.txt", b"hello knowledge").get_json()["data"]
+    assert data["extension"] == "txt" and data["size"] == 15 and len(data["hash"]) == 64
+
+
+def test_every_file_type_is_indexed_and_found(app, client, auth):
+    dataset_id = new_dataset(client, auth)
+    created = index_files(app, client, auth, dataset_id, corpus())
+    progress = client.get(f"/datasets/{dataset_id}/documents/batch/{created['batch']}", headers=auth).get_json()["data"]
+    assert [d["status"] for d in progress] == ["completed"] * len(corpus()), progress
+    for document in progress:
+        assert document["segment_count"] >= 1 and document["completed_segment_count"] == document["segment_count"]
+        assert document["parsing_completed_at"] and document["splitting_completed_at"] and document["completed_at"]
+    cases = {
+        "Why are there ocean tides?": "tides.pdf",
+        "How do bees tell others where flowers are?": "bees.docx",
+        "长城有多长？": "great-wall.md",
+        "Which planet is the largest?": "jupiter.pptx",
+        "which metal has the highest melting point": "metals.xlsx",
+    }
+    for strategy in ("semantic", "full_text", "hybrid"):
+        for query, expected in cases.items():
+            body = {"query": query, "retrieval_strategy": strategy, "k": 3, "score": 0}
+            records = client.post(f"/datasets/{dataset_id}/hit", json=body, headers=auth).get_json()["data"]
+            assert records and records[0]["document"]["name"] == expected, (strategy, query, records[:2])
+            assert 0 <= records[0]["score"] <= 1
+    dataset = client.get(f"/datasets/{dataset_id}", headers=auth).get_json()["data"]
+    assert dataset["document_count"] == len(corpus()) and dataset["hit_count"] >= 15 and dataset["word_count"] > 0
+    queries = client.get(f"/datasets/{dataset_id}/queries", headers=auth).get_json()["data"]
+    assert len(queries) == 10 and queries[0]["query"] == "which metal has the highest melting point"
+
+
+def test_reindexing_is_idempotent(app, client, auth):
+    dataset_id = new_dataset(client, auth)
+    created = index_files(app, client, auth, dataset_id, {"a.txt": b"Alpha beta gamma. " * 200})
+    document_id = created["documents"][0]["id"]
+    before = client.get(f"/datasets/{dataset_id}/documents/{document_id}", headers=auth).get_json()["data"]
+    from llmops.extensions import db
+    from llmops.models import Document
+    with app.app_context():
+        row = db.session.get(Document, uuid.UUID(document_id))
+        row.status = "splitting"  # as if redelivered after the split
+        db.session.commit()
+        indexing_service.index_document(row.id)
+        from llmops.services.rag_runtime import get_vector_store
+        collection = get_vector_store()._collection(uuid.UUID(dataset_id))
+        assert collection.count() == before["segment_count"]
+    after = client.get(f"/datasets/{dataset_id}/documents/{document_id}", headers=auth).get_json()["data"]
+    assert after["segment_count"] == before["segment_count"] and after["status"] == "completed"
+
+
+def test_broken_document_ends_in_error_with_message(app, client, auth):
+    dataset_id = new_dataset(client, auth)
+    truncated = pdf_bytes(["Some text"])[:60]  # starts like a PDF, then stops
+    created = index_files(app, client, auth, dataset_id, {"broken.pdf": truncated, "ok.txt": b"Fine content here."})
+    documents = {d["name"]: d for d in client.get(f"/datasets/{dataset_id}/documents", headers=auth)
+                 .get_json()["data"]["list"]}
+    assert documents["broken.pdf"]["status"] == "error" and documents["broken.pdf"]["error"]
+    assert documents["ok.txt"]["status"] == "completed"
+    batch = client.get(f"/datasets/{dataset_id}/documents/batch/{created['batch']}", headers=auth).get_json()["data"]
+    assert next(d for d in batch if d["name"] == "broken.pdf")["stopped_at"]
+
+
+def test_non_utf8_text_is_indexed(app, client, auth):
+    dataset_id = new_dataset(client, auth)
+    index_files(app, client, auth, dataset_id, {"gbk.txt": "故宫是明清两代的皇家宫殿，位于北京中轴线的中心。".encode("gbk")})
+    records = client.post(f"/datasets/{dataset_id}/hit", json={"query": "故宫", "retrieval_strategy": "full_text"},
+                          headers=auth).get_json()["data"]
+    assert records and "故宫" in records[0]["content"]
+
+
+def test_disable_delete_and_retry(app, client, auth):
+    dataset_id = new_dataset(client, auth)
+    created = index_files(app, client, auth, dataset_id, {"x.txt": b"Zebras have black and white stripes."})
+    document_id = created["documents"][0]["id"]
+    hit = {"query": "zebra stripes", "retrieval_strategy": "hybrid", "score": 0}
+    assert client.post(f"/datasets/{dataset_id}/hit", json=hit, headers=auth).get_json()["data"]
+    base = f"/datasets/{dataset_id}/documents/{document_id}"
+    assert client.post(f"{base}/enabled", json={"enabled": False}, headers=auth).status_code == 200
+    assert client.post(f"/datasets/{dataset_id}/hit", json=hit, headers=auth).get_json()["data"] == []
+    client.post(f"{base}/enabled", json={"enabled": True}, headers=auth)
+    assert client.post(f"{base}/retry", headers=auth).status_code == 200
+    assert client.get(base, headers=auth).get_json()["data"]["status"] == "waiting"
+    with app.app_context():
+        indexing_service.index_document(uuid.UUID(document_id))
+    assert client.get(base, headers=auth).get_json()["data"]["status"] == "completed"
+    assert client.post(f"{base}/delete", headers=auth).status_code == 200
+    assert client.get(base, headers=auth).status_code == 404
+    assert client.post(f"/datasets/{dataset_id}/hit", json=hit, headers=auth).get_json()["data"] == []
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"query": "x", "k": 11}, "k"), ({"query": "x", "score": 1.5}, "score"), ({"query": ""}, "query"),
+    ({"query": "x", "retrieval_strategy": "magic"}, "retrieval_strategy"),
+])
+def test_hit_testing_validation(client, auth, body, field):
+    dataset_id = new_dataset(client, auth)
+    response = client.post(f"/datasets/{dataset_id}/hit", json=body, headers=auth)
+    assert response.status_code == 422 and field in response.get_json()["data"]
+
+
+def test_custom_rule_validation(client, auth):
+    dataset_id = new_dataset(client, auth)
+    file_id = upload(client, auth, "a.txt", b"text").get_json()["data"]["id"]
+    for segment, field in (({"separators": ["\n"], "chunk_size": 50, "chunk_overlap": 10}, "rule.segment.chunk_size"),
+                           ({"separators": ["\n"], "chunk_size": 200, "chunk_overlap": 150}, "rule.segment.chunk_overlap")):
+        rule = {"pre_process_rules": [], "segment": segment}
+        response = client.post(f"/datasets/{dataset_id}/documents", headers=auth,
+                               json={"upload_file_ids": [file_id], "process_type": "custom", "rule": rule})
+        assert response.status_code == 422 and field in response.get_json()["data"], response.get_json()
+    missing = client.post(f"/datasets/{dataset_id}/documents", headers=auth,
+                          json={"upload_file_ids": [file_id], "process_type": "custom"})
+    assert missing.status_code == 422 and "rule" in missing.get_json()["data"]
+
+
+def test_other_account_gets_not_found(client, auth, other_auth):
+    dataset_id = new_dataset(client, auth)
+    file_id = upload(client, auth, "a.txt", b"text").get_json()["data"]["id"]
+    assert client.get(f"/datasets/{dataset_id}", headers=other_auth).status_code == 404
+    assert client.post(f"/datasets/{dataset_id}/hit", json={"query": "x"}, headers=other_auth).status_code == 404
+    other_dataset = new_dataset(client, other_auth)
+    stolen = client.post(f"/datasets/{other_dataset}/documents", json={"upload_file_ids": [file_id]}, headers=other_auth)
+    assert stolen.status_code == 404
+
+
+def test_dataset_crud_and_unique_name(client, auth):
+    dataset_id = new_dataset(client, auth, "Manuals")
+    assert client.post("/datasets", json={"name": "Manuals"}, headers=auth).status_code == 409
+    assert client.post(f"/datasets/{dataset_id}", json={"description": "d"}, headers=auth).get_json()["data"]["description"] == "d"
+    listed = client.get("/datasets?search_word=Manu", headers=auth).get_json()["data"]["list"]
+    assert [d["name"] for d in listed] == ["Manuals"]
+    assert {"document_count", "word_count", "app_count", "hit_count"} <= set(listed[0])
+    assert client.post(f"/datasets/{dataset_id}/delete", headers=auth).status_code == 200
+    assert client.get(f"/datasets/{dataset_id}", headers=auth).status_code == 404
+
+
+def test_embedding_models(client, auth):
+    models = client.get("/embedding-models", headers=auth).get_json()["data"]
+    assert models[0]["model"] == "all-MiniLM-L6-v2" and models[0]["is_default"] and models[0]["dimension"] == 384
