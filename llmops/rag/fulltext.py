@@ -24,10 +24,12 @@ MAX_TERM_LENGTH = 64
 
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+", re.UNICODE)
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
-STOP_WORDS = frozenset(
-    "a an and are as at be by for from has have how i in is it its of on or that the this to was what when "
-    "where which who why will with you your 的 了 和 是 在 我 有 也 就 都 而 及 与 或 一个 什么 怎么 吗 呢 吧 啊".split()
-)
+STOP_WORDS = frozenset([
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "how", "i", "in", "is",
+    "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "what", "when", "where", "which", "who",
+    "why", "will", "with", "you", "your", "的", "了", "和", "是", "在", "我", "有", "也", "就", "都", "而", "及", "与",
+    "或", "一个", "什么", "怎么", "吗", "呢", "吧", "啊",
+])
 
 
 def _jieba():

@@ -9,9 +9,9 @@ import uuid
 import sqlalchemy as sa
 from flask import current_app
 
-from llmops.errors import FailError, NotFoundError
+from llmops.errors import FailError, NotFoundError, ValidateError
 from llmops.extensions import db
-from llmops.models import App, AppConfig, Conversation
+from llmops.models import App, AppConfig, AppDatasetJoin, Conversation, Dataset
 from llmops.models.base import unix, utcnow
 from llmops.services import model_service
 
@@ -96,6 +96,7 @@ def delete_app(account_id: uuid.UUID, app_id: uuid.UUID) -> None:
     """Soft-delete the app (its messages stay for usage history)."""
     app = get_owned_app(account_id, app_id)
     app.is_deleted = True
+    db.session.execute(sa.delete(AppDatasetJoin).where(AppDatasetJoin.app_id == app.id))
     db.session.commit()
 
 
@@ -125,9 +126,40 @@ def update_draft_config(account_id: uuid.UUID, app_id: uuid.UUID, changes: dict)
         setattr(draft, key, value)
     model_config = draft.model_config
     model_service.get_model(model_config["provider"], model_config["model"])  # validates provider
+    if "dataset_ids" in changes:
+        _check_datasets(account_id, changes["dataset_ids"])
     draft.updated_at = utcnow()
+    _sync_dataset_joins(app)
     db.session.commit()
     return draft
+
+
+def _check_datasets(account_id: uuid.UUID, dataset_ids: list[str]) -> None:
+    """Every bound dataset must exist and belong to the account (``ValidateError``)."""
+    if not dataset_ids:
+        return
+    ids = [uuid.UUID(i) for i in dataset_ids]
+    owned = set(db.session.scalars(sa.select(Dataset.id).where(Dataset.id.in_(ids), Dataset.account_id == account_id)))
+    missing = [str(i) for i in ids if i not in owned]
+    if missing:
+        raise ValidateError(f"unknown dataset(s): {', '.join(missing)}",
+                            data={"dataset_ids": [f"unknown dataset {m}" for m in missing]})
+
+
+def _sync_dataset_joins(app: App) -> None:
+    """Keep ``app_dataset_join`` equal to the datasets of the app's draft and published configs."""
+    db.session.flush()
+    wanted: set[uuid.UUID] = set()
+    for config_id in (app.drafted_app_config_id, app.published_app_config_id):
+        config = db.session.get(AppConfig, config_id) if config_id else None
+        if config is not None:
+            wanted.update(uuid.UUID(i) for i in config.dataset_ids or [])
+    existing = set(db.session.scalars(sa.select(AppDatasetJoin.dataset_id).where(AppDatasetJoin.app_id == app.id)))
+    if existing - wanted:
+        db.session.execute(sa.delete(AppDatasetJoin).where(AppDatasetJoin.app_id == app.id,
+                                                           AppDatasetJoin.dataset_id.in_(existing - wanted)))
+    live = set(db.session.scalars(sa.select(Dataset.id).where(Dataset.id.in_(wanted - existing)))) if wanted - existing else set()
+    db.session.add_all(AppDatasetJoin(app_id=app.id, dataset_id=d) for d in live)
 
 
 def publish(account_id: uuid.UUID, app_id: uuid.UUID) -> AppConfig:
@@ -142,6 +174,7 @@ def publish(account_id: uuid.UUID, app_id: uuid.UUID) -> AppConfig:
     db.session.add(published)
     app.published_app_config_id = published.id
     app.status = "published"
+    _sync_dataset_joins(app)
     db.session.commit()
     return published
 
@@ -153,6 +186,7 @@ def cancel_publish(account_id: uuid.UUID, app_id: uuid.UUID) -> None:
         raise FailError("the app is not published")
     app.published_app_config_id = None
     app.status = "draft"
+    _sync_dataset_joins(app)
     db.session.commit()
 
 

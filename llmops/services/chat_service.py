@@ -18,12 +18,12 @@ from flask import current_app
 
 from llmops.errors import NotFoundError, UpstreamError, UpstreamTimeoutError, ValidateError
 from llmops.extensions import db
-from llmops.models import Conversation, Message
+from llmops.models import Conversation, Dataset, Message
 from llmops.models.base import unix, utcnow
 from llmops.providers.chat import StreamState, Usage
 from llmops.providers.errors import ProviderError, ProviderTimeout
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
-from llmops.services import app_service, memory_service, model_service
+from llmops.services import app_service, memory_service, model_service, retrieval_service
 
 # How often a running stream looks for a stop flag set by any api process (seconds).
 STOP_POLL_INTERVAL_S = 0.25
@@ -46,6 +46,7 @@ class DebugTurn:
     messages: list[dict]
     memory_on: bool
     summary: str
+    records: list[dict] = field(default_factory=list)
     message_id: uuid.UUID = field(default_factory=uuid.uuid4)
     task_id: uuid.UUID = field(default_factory=uuid.uuid4)
     started: float = field(default_factory=time.perf_counter)
@@ -79,6 +80,9 @@ def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> 
     if estimate_messages_tokens(head + tail) > budget:
         raise ValidateError("the query is too long for the model's context window",
                             data={"query": ["too long for the model's context window"]})
+    records = _retrieve(account_id, app.id, config, query)
+    if records:
+        head[0]["content"] += _context_block(records, budget - estimate_messages_tokens(head + tail))
     rounds = _recent_rounds(conversation.id, int(model_config.get("dialog_round", 3)))
     history: list[dict] = []
     for round_messages in reversed(rounds):  # newest first, so the oldest are the ones dropped
@@ -88,8 +92,36 @@ def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> 
     return DebugTurn(
         app_id=app.id, account_id=account_id, conversation_id=conversation.id, query=query,
         provider=spec.provider, model=spec.name, parameters=parameters,
-        messages=head + history + tail, memory_on=memory_on, summary=summary, started=started,
+        messages=head + history + tail, memory_on=memory_on, summary=summary, records=records, started=started,
     )
+
+
+def _retrieve(account_id: uuid.UUID, app_id: uuid.UUID, config, query: str) -> list[dict]:
+    """Records from the datasets bound to the config (those still owned by the account)."""
+    if not config.dataset_ids:
+        return []
+    owned = set(db.session.scalars(sa.select(Dataset.id).where(
+        Dataset.id.in_([uuid.UUID(i) for i in config.dataset_ids]), Dataset.account_id == account_id)))
+    if not owned:
+        return []
+    retrieval = {"retrieval_strategy": "semantic", "k": 4, "score": 0.5, **(config.retrieval_config or {})}
+    return retrieval_service.retrieve(account_id, sorted(owned, key=str), query, retrieval["retrieval_strategy"],
+                                      int(retrieval["k"]), float(retrieval["score"]), source="app", app_id=app_id)
+
+
+def _context_block(records: list[dict], budget_tokens: int) -> str:
+    """The retrieved context for the system prompt: whole records, best first, within budget."""
+    header = ("\n\nAnswer using the context below when it is relevant. If it does not contain the answer, "
+              "say so.\n<context>\n")
+    parts, used = [], estimate_tokens(header) + 4
+    for record in records:
+        piece = f"[{record['document_name']}] {record['content']}\n"
+        cost = estimate_tokens(piece)
+        if used + cost > budget_tokens * 0.6:  # keep room for history and the answer
+            break
+        parts.append(piece)
+        used += cost
+    return header + "".join(parts) + "</context>" if parts else ""
 
 
 def complete_debug_turn(turn: DebugTurn) -> dict:
@@ -120,6 +152,8 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
             "conversation_id": str(turn.conversation_id), "message_id": str(turn.message_id)}
     if turn.memory_on:
         yield "long_term_memory_recall", {**base, "summary": turn.summary}
+    if turn.records:
+        yield "dataset_retrieval", {**base, "records": _event_records(turn.records)}
     state = StreamState(started=turn.started)
     status, error = "normal", ""
     try:
@@ -158,6 +192,11 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
         yield status, {**base, "answer": message.answer, "message": error or "stopped by the user"}
     else:
         yield "error", {**base, "code": "fail", "message": error}
+
+
+def _event_records(records: list[dict]) -> list[dict]:
+    keys = ("segment_id", "document_id", "document_name", "dataset_id", "score", "content")
+    return [{k: r[k] for k in keys} for r in records]
 
 
 def stop_debug_task(account_id: uuid.UUID, app_id: uuid.UUID, task_id: uuid.UUID) -> None:
@@ -220,6 +259,7 @@ def message_to_dict(message: Message) -> dict:
         "response_latency": message.response_latency,
         "status": message.status,
         "error": message.error,
+        "retrieval_records": message.retrieval_records or [],
         "updated_at": unix(message.updated_at),
         "created_at": unix(message.created_at),
     }
@@ -255,6 +295,7 @@ def _save_message(turn: DebugTurn, answer: str, usage: Usage | None, status: str
         response_latency=int((time.perf_counter() - turn.started) * 1000),
         first_token_latency=first_token_ms, status=status, error=error[:2000],
         memory_status="pending" if fold else "none",
+        retrieval_records=_event_records(turn.records) if turn.records else None,
     )
     db.session.add(message)
     conversation = db.session.get(Conversation, turn.conversation_id)

@@ -70,9 +70,8 @@ def index_document(document_id: uuid.UUID) -> str:
             _parse(document)
         if document.status == "splitting":
             _split(document)
-        if document.status == "indexing":
-            if not _index(document):
-                return "paused"
+        if document.status == "indexing" and not _index(document):
+            return "paused"
         return document.status
     except (LoaderError, ProviderError, ValueError) as exc:
         _fail(document_id, getattr(exc, "message", str(exc)))

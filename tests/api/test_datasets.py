@@ -197,3 +197,30 @@ def test_dataset_crud_and_unique_name(client, auth):
 def test_embedding_models(client, auth):
     models = client.get("/embedding-models", headers=auth).get_json()["data"]
     assert models[0]["model"] == "all-MiniLM-L6-v2" and models[0]["is_default"] and models[0]["dimension"] == 384
+
+
+def test_debug_chat_retrieves_from_bound_datasets(app, client, auth, new_app, fake):
+    dataset_id = new_dataset(client, auth)
+    index_files(app, client, auth, dataset_id, {"tides.pdf": corpus()["tides.pdf"], "bees.docx": corpus()["bees.docx"]})
+    config = {"dataset_ids": [dataset_id], "retrieval_config": {"retrieval_strategy": "hybrid", "k": 2, "score": 0.1}}
+    assert client.post(f"/apps/{new_app}/config", json=config, headers=auth).status_code == 200
+    assert client.get(f"/datasets/{dataset_id}", headers=auth).get_json()["data"]["app_count"] == 1
+    raw = client.post(f"/apps/{new_app}/debug", json={"query": "What causes ocean tides?", "stream": True},
+                      headers=auth).get_data(as_text=True)
+    from tests.api.test_debug import parse_sse
+    events = parse_sse(raw)
+    assert [e for e, _ in events][0] == "dataset_retrieval" and events[-1][0] == "agent_end"
+    records = events[0][1]["records"]
+    assert records[0]["document_name"] == "tides.pdf" and set(records[0]) == {
+        "segment_id", "document_id", "document_name", "dataset_id", "score", "content"}
+    assert "gravitational pull" in fake.requests[-1]["messages"][0]["content"]  # context reached the prompt
+    message = client.get(f"/apps/{new_app}/messages", headers=auth).get_json()["data"]["list"][0]
+    assert message["retrieval_records"][0]["segment_id"] == records[0]["segment_id"]
+    sources = [q["source"] for q in client.get(f"/datasets/{dataset_id}/queries", headers=auth).get_json()["data"]]
+    assert sources[0] == "app"
+
+
+def test_binding_a_dataset_of_another_account_is_rejected(client, auth, other_auth, new_app):
+    foreign = new_dataset(client, other_auth)
+    response = client.post(f"/apps/{new_app}/config", json={"dataset_ids": [foreign]}, headers=auth)
+    assert response.status_code == 422 and "dataset_ids" in response.get_json()["data"]
