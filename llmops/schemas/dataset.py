@@ -63,3 +63,19 @@ class HitTestingSchema(Schema):
     retrieval_strategy = fields.String(load_default="semantic", validate=validate.OneOf(["semantic", "full_text", "hybrid"]))
     k = fields.Integer(load_default=4, validate=validate.Range(min=1, max=10))
     score = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=0.99))
+
+
+class SegmentCreateSchema(Schema):
+    content = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    keywords = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list,
+                           validate=validate.Length(max=20))
+
+
+class SegmentUpdateSchema(Schema):
+    content = fields.String(validate=validate.Length(min=1, max=20000))
+    keywords = fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=20))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give content and/or keywords")

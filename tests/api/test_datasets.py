@@ -224,3 +224,27 @@ def test_binding_a_dataset_of_another_account_is_rejected(client, auth, other_au
     foreign = new_dataset(client, other_auth)
     response = client.post(f"/apps/{new_app}/config", json={"dataset_ids": [foreign]}, headers=auth)
     assert response.status_code == 422 and "dataset_ids" in response.get_json()["data"]
+
+
+def test_segments_crud_reindexes_at_once(app, client, auth):
+    dataset_id = new_dataset(client, auth)
+    created = index_files(app, client, auth, dataset_id, {"owls.txt": b"Owls hunt at night with silent flight."})
+    document_id = created["documents"][0]["id"]
+    base = f"/datasets/{dataset_id}/documents/{document_id}/segments"
+    listed = client.get(base, headers=auth).get_json()["data"]
+    assert listed["paginator"]["total_record"] == 1
+    new = client.post(base, json={"content": "Penguins cannot fly but swim fast.", "keywords": ["penguin"]}, headers=auth)
+    assert new.status_code == 201
+    segment_id = new.get_json()["data"]["id"]
+    hit = {"query": "penguins swimming", "retrieval_strategy": "full_text", "score": 0}
+    assert client.post(f"/datasets/{dataset_id}/hit", json=hit, headers=auth).get_json()["data"][0]["segment_id"] == segment_id
+    updated = client.post(f"{base}/{segment_id}", json={"content": "Kiwi birds lay huge eggs."}, headers=auth)
+    assert updated.get_json()["data"]["content"] == "Kiwi birds lay huge eggs."
+    kiwi = {"query": "kiwi eggs", "retrieval_strategy": "semantic", "score": 0.3}
+    assert client.post(f"/datasets/{dataset_id}/hit", json=kiwi, headers=auth).get_json()["data"][0]["segment_id"] == segment_id
+    assert client.post(f"{base}/{segment_id}/enabled", json={"enabled": False}, headers=auth).status_code == 200
+    assert client.post(f"/datasets/{dataset_id}/hit", json=kiwi, headers=auth).get_json()["data"] == []
+    assert client.post(f"{base}/{segment_id}/delete", headers=auth).status_code == 200
+    assert client.get(f"{base}/{segment_id}", headers=auth).status_code == 404
+    assert client.get(base, headers=auth).get_json()["data"]["paginator"]["total_record"] == 1
+    assert client.post(base, json={"content": ""}, headers=auth).status_code == 422

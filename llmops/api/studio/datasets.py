@@ -17,8 +17,17 @@ from llmops.schemas.dataset import (
     DocumentRenameSchema,
     EnabledSchema,
     HitTestingSchema,
+    SegmentCreateSchema,
+    SegmentUpdateSchema,
 )
-from llmops.services import dataset_service, document_service, rag_runtime, retrieval_service, upload_service
+from llmops.services import (
+    dataset_service,
+    document_service,
+    rag_runtime,
+    retrieval_service,
+    segment_service,
+    upload_service,
+)
 
 bp = Blueprint("datasets", __name__)
 DOC = "/datasets/<uuid:dataset_id>/documents/<uuid:document_id>"
@@ -153,3 +162,50 @@ def resume_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
 def retry_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
     document_service.retry_document(current_account_id(), dataset_id, document_id)
     return ok(message="document queued again")
+
+
+SEG = f"{DOC}/segments/<uuid:segment_id>"
+
+
+@bp.get(f"{DOC}/segments")
+@jwt_required()
+def list_segments(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    query = SearchPaginationQuerySchema().load(request.args)
+    return page(*segment_service.list_segments(current_account_id(), dataset_id, document_id, **query))
+
+
+@bp.post(f"{DOC}/segments")
+@jwt_required()
+def create_segment(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    data = SegmentCreateSchema().load(json_body())
+    return ok(segment_service.create_segment(current_account_id(), dataset_id, document_id, **data),
+              "segment created", 201)
+
+
+@bp.get(SEG)
+@jwt_required()
+def get_segment(dataset_id: uuid.UUID, document_id: uuid.UUID, segment_id: uuid.UUID):
+    return ok(segment_service.get_segment(current_account_id(), dataset_id, document_id, segment_id))
+
+
+@bp.post(SEG)
+@jwt_required()
+def update_segment(dataset_id: uuid.UUID, document_id: uuid.UUID, segment_id: uuid.UUID):
+    data = SegmentUpdateSchema().load(json_body())
+    return ok(segment_service.update_segment(current_account_id(), dataset_id, document_id, segment_id, data),
+              "segment updated")
+
+
+@bp.post(f"{SEG}/enabled")
+@jwt_required()
+def set_segment_enabled(dataset_id: uuid.UUID, document_id: uuid.UUID, segment_id: uuid.UUID):
+    data = EnabledSchema().load(json_body())
+    segment_service.set_segment_enabled(current_account_id(), dataset_id, document_id, segment_id, data["enabled"])
+    return ok(message="segment updated")
+
+
+@bp.post(f"{SEG}/delete")
+@jwt_required()
+def delete_segment(dataset_id: uuid.UUID, document_id: uuid.UUID, segment_id: uuid.UUID):
+    segment_service.delete_segment(current_account_id(), dataset_id, document_id, segment_id)
+    return ok(message="segment deleted")

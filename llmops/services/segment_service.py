@@ -1,0 +1,120 @@
+"""Segments of a completed document: list, create, read, update, enable, delete.
+
+A created or updated segment is embedded and indexed at once (vector + full-text postings) in
+the request, so it is searchable when the call returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from llmops.errors import FailError, NotFoundError
+from llmops.extensions import db
+from llmops.models import Document, Segment, SegmentTerm
+from llmops.models.base import unix, utcnow
+from llmops.services import indexing_service
+from llmops.services.app_service import paginator
+from llmops.services.document_service import get_owned_document
+from llmops.services.rag_runtime import get_embedding_model, get_vector_store
+
+
+def segment_to_dict(segment: Segment) -> dict:
+    return {
+        "id": str(segment.id), "document_id": str(segment.document_id), "dataset_id": str(segment.dataset_id),
+        "position": segment.position, "content": segment.content, "keywords": segment.keywords,
+        "character_count": segment.character_count, "token_count": segment.token_count,
+        "hit_count": segment.hit_count, "enabled": segment.enabled, "status": segment.status, "error": segment.error,
+        "created_at": unix(segment.created_at), "updated_at": unix(segment.updated_at),
+    }
+
+
+def _owned_segment(account_id, dataset_id, document_id, segment_id) -> tuple[Document, Segment]:
+    document = get_owned_document(account_id, dataset_id, document_id)
+    segment = db.session.get(Segment, segment_id)
+    if segment is None or segment.document_id != document.id:
+        raise NotFoundError("segment not found")
+    return document, segment
+
+
+def list_segments(account_id, dataset_id, document_id, current_page: int, page_size: int,
+                  search_word: str = "") -> tuple[list, dict]:
+    document = get_owned_document(account_id, dataset_id, document_id)
+    query = sa.select(Segment).where(Segment.document_id == document.id)
+    if search_word:
+        query = query.where(Segment.content.ilike(f"%{search_word}%"))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Segment.position).offset((current_page - 1) * page_size)
+                              .limit(page_size)).all()
+    return [segment_to_dict(s) for s in rows], paginator(current_page, page_size, total)
+
+
+def get_segment(account_id, dataset_id, document_id, segment_id) -> dict:
+    return segment_to_dict(_owned_segment(account_id, dataset_id, document_id, segment_id)[1])
+
+
+def create_segment(account_id, dataset_id, document_id, content: str, keywords: list[str] | None) -> dict:
+    """Append a segment to a completed document, embedded and indexed before returning."""
+    document = get_owned_document(account_id, dataset_id, document_id)
+    if document.status != "completed":
+        raise FailError("segments can be added only to a completed document")
+    position = (db.session.scalar(sa.select(sa.func.max(Segment.position)).where(Segment.document_id == document.id))
+                or 0) + 1
+    content_hash = hashlib.sha256(content.encode()).hexdigest()
+    model = get_embedding_model()
+    segment = Segment(id=indexing_service.segment_id_for(document.id, position, content_hash),
+                      account_id=account_id, dataset_id=document.dataset_id, document_id=document.id,
+                      position=position, content=content, content_hash=content_hash, keywords=keywords or [],
+                      character_count=len(content), token_count=model.count_tokens(content), status="indexing")
+    db.session.add(segment)
+    db.session.flush()
+    _index(document, segment)
+    document.segment_count += 1
+    document.completed_segment_count += 1
+    document.character_count += len(content)
+    db.session.commit()
+    return segment_to_dict(segment)
+
+
+def update_segment(account_id, dataset_id, document_id, segment_id, changes: dict) -> dict:
+    """Change ``content`` and/or ``keywords``; the segment is re-embedded and re-indexed."""
+    document, segment = _owned_segment(account_id, dataset_id, document_id, segment_id)
+    if "content" in changes:
+        document.character_count += len(changes["content"]) - segment.character_count
+        segment.content = changes["content"]
+        segment.content_hash = hashlib.sha256(segment.content.encode()).hexdigest()
+        segment.character_count = len(segment.content)
+        segment.token_count = get_embedding_model().count_tokens(segment.content)
+    if "keywords" in changes:
+        segment.keywords = changes["keywords"]
+    _index(document, segment)
+    db.session.commit()
+    return segment_to_dict(segment)
+
+
+def set_segment_enabled(account_id, dataset_id, document_id, segment_id, enabled: bool) -> None:
+    document, segment = _owned_segment(account_id, dataset_id, document_id, segment_id)
+    segment.enabled = enabled
+    get_vector_store().set_enabled(document.dataset_id, [str(segment.id)], enabled and document.enabled)
+    db.session.commit()
+
+
+def delete_segment(account_id, dataset_id, document_id, segment_id) -> None:
+    document, segment = _owned_segment(account_id, dataset_id, document_id, segment_id)
+    get_vector_store().delete(document.dataset_id, ids=[str(segment.id)])
+    db.session.execute(sa.delete(SegmentTerm).where(SegmentTerm.segment_id == segment.id))
+    document.segment_count -= 1
+    document.completed_segment_count -= 1 if segment.status == "completed" else 0
+    document.character_count -= segment.character_count
+    db.session.delete(segment)
+    db.session.commit()
+
+
+def _index(document: Document, segment: Segment) -> None:
+    vector = get_embedding_model().embed([segment.content])[0]
+    get_vector_store().upsert(document.dataset_id, [str(segment.id)], [vector], [
+        {"document_id": str(document.id), "dataset_id": str(document.dataset_id),
+         "enabled": segment.enabled and document.enabled}])
+    indexing_service.write_postings([segment])
+    segment.status, segment.completed_at, segment.error = "completed", utcnow(), ""
