@@ -161,13 +161,20 @@ class ChatClient:
                 estimate_messages_tokens(messages), estimate_tokens(state.content), estimated=True
             )
 
-    def list_models(self, timeout: float = 5.0) -> list[str]:
-        """Model ids the upstream serves (``GET /models``); raises a ``ProviderError``."""
+    def probe(self, connect_timeout: float = 3.0, read_timeout: float = 2.0) -> str:
+        """Readiness: ``"ok"``, or ``"busy"`` when the server accepted the connection but is slow
+        to answer (llama.cpp answers ``/models`` only between generations). Raises
+        ``ProviderUnavailable`` when it cannot be reached, ``ProviderError`` on a 5xx."""
         try:
-            page = self._client.with_options(timeout=timeout, max_retries=0).models.list()
+            self._client.with_options(timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+                                      max_retries=0).models.list()
+        except openai.APITimeoutError as exc:
+            if isinstance(exc.__cause__, httpx.ConnectTimeout):
+                raise ProviderUnavailable("the provider could not be reached (connect timeout)") from exc
+            return "busy"
         except openai.APIError as exc:
             raise map_openai_error(exc) from exc
-        return [m.id for m in page.data]
+        return "ok"
 
     def close(self) -> None:
         self._client.close()

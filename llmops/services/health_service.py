@@ -47,5 +47,4 @@ def _vector_store() -> None:
 
 def _default_model() -> None:
     config = current_app.config
-    client = model_service.get_chat_client(config["DEFAULT_LLM_PROVIDER"])
-    client.list_models(timeout=3.0)
+    model_service.get_chat_client(config["DEFAULT_LLM_PROVIDER"]).probe()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -111,22 +112,23 @@ def _split(document: Document) -> None:
     wanted = {}
     for position, content in enumerate(chunks, start=1):
         content_hash = hashlib.sha256(content.encode()).hexdigest()
-        wanted[segment_id_for(document.id, position, content_hash)] = (position, content, content_hash)
+        wanted[segment_id_for(document.id, position, content_hash)] = (position, content, content_hash,
+                                                                       model.count_tokens(content))
     existing = set(db.session.scalars(sa.select(Segment.id).where(Segment.document_id == document.id)))
     stale = existing - wanted.keys()
     if stale:
         get_vector_store().delete(document.dataset_id, ids=[str(i) for i in stale])
         db.session.execute(sa.delete(SegmentTerm).where(SegmentTerm.segment_id.in_(stale)))
         db.session.execute(sa.delete(Segment).where(Segment.id.in_(stale)))
-    for segment_id, (position, content, content_hash) in wanted.items():
+    for segment_id, (position, content, content_hash, tokens) in wanted.items():
         if segment_id not in existing:
             db.session.add(Segment(
                 id=segment_id, account_id=document.account_id, dataset_id=document.dataset_id,
                 document_id=document.id, position=position, content=content, content_hash=content_hash,
-                character_count=len(content), token_count=model.count_tokens(content), status="waiting",
+                character_count=len(content), token_count=tokens, status="waiting",
             ))
     document.segment_count = len(wanted)
-    document.token_count = sum(model.count_tokens(c) for _, c, _ in wanted.values())
+    document.token_count = sum(tokens for *_, tokens in wanted.values())
     document.completed_segment_count = len(existing & wanted.keys() & _completed_ids(document.id))
     document.status, document.splitting_completed_at = "indexing", utcnow()
     db.session.commit()
@@ -195,8 +197,6 @@ def _fail(document_id: uuid.UUID, message: str) -> None:
 
 def redispatch_stuck(older_than_s: int | None = None) -> int:
     """Queue again documents left in a pipeline stage longer than ``older_than_s`` → how many."""
-    from datetime import timedelta
-
     if older_than_s is None:
         older_than_s = current_app.config["DOCUMENT_STUCK_AFTER_S"]
     cutoff = utcnow() - timedelta(seconds=older_than_s)

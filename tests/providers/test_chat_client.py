@@ -74,3 +74,19 @@ def test_stream_cut_short_is_an_error_not_an_answer(fake):
     with pytest.raises(ProviderError, match="before the answer was finished"):
         list(client_for(fake).stream("m", MESSAGES, state))
     assert state.content == "Hello, world!"  # what arrived is kept for the caller to save
+
+
+def test_probe_treats_a_silent_server_as_busy_and_a_closed_port_as_down(fake):
+    import socket
+
+    assert client_for(fake).probe() == "ok"
+    silent = socket.socket()  # accepts connections (backlog) but never answers, like a busy llama.cpp
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        busy = ChatClient(f"http://127.0.0.1:{silent.getsockname()[1]}/v1", None, max_retries=0)
+        assert busy.probe(read_timeout=0.5) == "busy"
+    finally:
+        silent.close()
+    with pytest.raises(ProviderUnavailable):
+        ChatClient("http://127.0.0.1:9/v1", None, max_retries=0).probe()
