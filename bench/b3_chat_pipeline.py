@@ -128,11 +128,16 @@ def main() -> None:
     text = table(result)
     print(text)
     if args.update_readme:
-        readme = ROOT / "README.md"
-        content = readme.read_text(encoding="utf-8")
-        head, rest = content.split("<!-- bench:b3 -->", 1)
-        _, tail = rest.split("<!-- /bench:b3 -->", 1)
-        readme.write_text(f"{head}<!-- bench:b3 -->\n{text}\n<!-- /bench:b3 -->{tail}", encoding="utf-8")
+        replace_block("b3", text)
+
+
+def replace_block(name: str, text: str) -> None:
+    """Put ``text`` between the README's ``<!-- bench:NAME -->`` markers."""
+    readme = ROOT / "README.md"
+    content = readme.read_text(encoding="utf-8")
+    head, rest = content.split(f"<!-- bench:{name} -->", 1)
+    _, tail = rest.split(f"<!-- /bench:{name} -->", 1)
+    readme.write_text(f"{head}<!-- bench:{name} -->\n{text}\n<!-- /bench:{name} -->{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,44 @@ def _fresh_redis(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def profile_urls(profile, tmp_path_factory, netguard_log) -> dict:
+def chroma_server(profile, tmp_path_factory):
+    """A real Chroma server process (``chroma run`` from the chromadb package) for the services
+    profile; None in the embedded profile (PersistentClient on disk)."""
+    if profile != "services":
+        yield None
+        return
+    import subprocess
+    import time
+
+    import httpx
+
+    from bench.harness import free_port
+
+    port = free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    log = open(folder / "chroma.log", "wb")  # noqa: SIM115 — held by the server process
+    process = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "data"),
+                                "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError(f"chroma server did not start: {(folder / 'chroma.log').read_text()[-2000:]}")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def profile_urls(profile, tmp_path_factory, netguard_log, chroma_server) -> dict:
     """Database, broker, state-store and instance settings of the chosen profile (fresh state)."""
     instance = tmp_path_factory.mktemp("instance")
     if profile == "embedded":
@@ -81,6 +118,7 @@ def profile_urls(profile, tmp_path_factory, netguard_log) -> dict:
         "CELERY_BROKER_URL": _fresh_redis(REDIS_URL),
         "STATE_STORE_URL": REDIS_URL,
         "CHROMA_PATH": str(instance / "chroma"),
+        "CHROMA_URL": chroma_server,
     }
 
 
@@ -106,6 +144,7 @@ def app(profile_urls, upstream):
         "CELERY": celery_settings(profile_urls["CELERY_BROKER_URL"], 600),
         "STATE_STORE_URL": profile_urls["STATE_STORE_URL"],
         "CHROMA_PATH": profile_urls["CHROMA_PATH"],
+        "CHROMA_URL": profile_urls.get("CHROMA_URL"),
         "LOCAL_LLM_BASE_URL": upstream.base_url,
         "SSE_PING_INTERVAL_S": 10.0,
     }

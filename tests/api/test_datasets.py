@@ -248,3 +248,22 @@ def test_segments_crud_reindexes_at_once(app, client, auth):
     assert client.get(f"{base}/{segment_id}", headers=auth).status_code == 404
     assert client.get(base, headers=auth).get_json()["data"]["paginator"]["total_record"] == 1
     assert client.post(base, json={"content": ""}, headers=auth).status_code == 422
+
+
+def test_vectors_live_in_the_configured_chroma(app, client, auth, profile):
+    """Services profile: vectors are in the Chroma *server* (HttpClient); embedded: on disk."""
+    dataset_id = new_dataset(client, auth)
+    index_files(app, client, auth, dataset_id, {"moon.txt": b"The Moon orbits the Earth every 27 days."})
+    import chromadb
+    from chromadb.config import Settings
+
+    from llmops.rag.vector_store import VectorStore
+
+    if profile == "services":
+        host, port = app.config["CHROMA_URL"].rsplit(":", 1)
+        independent = chromadb.HttpClient(host=host.split("//")[1], port=int(port),
+                                          settings=Settings(anonymized_telemetry=False))
+    else:
+        assert app.config["CHROMA_URL"] is None
+        independent = chromadb.PersistentClient(path=app.config["CHROMA_PATH"], settings=Settings(anonymized_telemetry=False))
+    assert independent.get_collection(VectorStore.collection_name(dataset_id)).count() == 1

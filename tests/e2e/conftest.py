@@ -15,7 +15,7 @@ E2E_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 @pytest.fixture(scope="session")
-def stack(profile, tmp_path_factory, netguard_log):
+def stack(profile, tmp_path_factory, netguard_log, chroma_server):
     workdir = tmp_path_factory.mktemp("e2e")
     env = {
         "PYTHONPATH": f"{NETGUARD_DIR}:{ROOT}",
@@ -36,6 +36,7 @@ def stack(profile, tmp_path_factory, netguard_log):
             "CELERY_BROKER_URL": _fresh_redis(E2E_REDIS_URL),
             "STATE_STORE_URL": E2E_REDIS_URL,
             "RATELIMIT_STORAGE_URI": E2E_REDIS_URL,
+            "CHROMA_URL": chroma_server,
         })
     stack = Stack(workdir, env)
     try:
