@@ -54,6 +54,7 @@ test-services: install
 bench: install
 	$(BIN)/python -m bench.b3_chat_pipeline --update-readme
 	$(BIN)/python -m bench.b4_ingestion --update-readme
+	$(BIN)/python -m bench.b5_retrieval --update-readme
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -21,6 +21,8 @@ def stack(profile, tmp_path_factory, netguard_log, chroma_server):
         "PYTHONPATH": f"{NETGUARD_DIR}:{ROOT}",
         "LLMOPS_NETGUARD_LOG": str(netguard_log),
         "MEMORY_REDISPATCH_AFTER_S": "2",
+        "DOCUMENT_STUCK_AFTER_S": "3",
+        "EMBEDDING_BATCH_SIZE": "4",  # small batches: progress, pause and kills land mid-document
         "SSE_PING_INTERVAL_S": "10",
     }
     if profile == "embedded":
