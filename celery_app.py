@@ -5,13 +5,25 @@ starts it re-queues work the database says is still pending, so a worker killed 
 broker message the SQLite transport can no longer redeliver) loses nothing.
 """
 
-from celery.signals import worker_ready
+import os
+
+from celery.signals import worker_init, worker_ready
 
 from llmops import create_app
 from llmops.services import indexing_service, memory_service
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]
+
+
+@worker_init.connect
+def _share_cores(sender=None, **_kwargs) -> None:
+    """Give each pool process an equal share of the cores for the embedding model, so one
+    process parses (one core, Python) while another embeds, instead of both fighting for all
+    cores. Runs before the pool forks, so the children inherit the setting."""
+    processes = sender.concurrency if isinstance(getattr(sender, "concurrency", None), int) else os.cpu_count()
+    if not flask_app.config["EMBEDDING_THREADS"]:
+        flask_app.config["EMBEDDING_THREADS"] = max(1, (os.cpu_count() or 1) // max(1, processes or 1))
 
 
 @worker_ready.connect

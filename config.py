@@ -55,8 +55,9 @@ def celery_settings(broker_url: str, longest_task_s: int) -> dict:
             "llmops.tasks.memory.*": {"queue": "memory"},
             "llmops.tasks.maintenance.*": {"queue": "memory"},
             "llmops.tasks.indexing.*": {"queue": "indexing"},
+            "llmops.tasks.usage.*": {"queue": "usage"},
         },
-        "imports": ("llmops.tasks.memory", "llmops.tasks.maintenance", "llmops.tasks.indexing"),
+        "imports": ("llmops.tasks.memory", "llmops.tasks.maintenance", "llmops.tasks.indexing", "llmops.tasks.usage"),
         "beat_schedule": {
             "redispatch-pending-memory": {
                 "task": "llmops.tasks.maintenance.redispatch_pending_memory",
@@ -68,6 +69,10 @@ def celery_settings(broker_url: str, longest_task_s: int) -> dict:
             },
             "purge-expired-state": {
                 "task": "llmops.tasks.maintenance.purge_expired_state",
+                "schedule": 3600.0,
+            },
+            "purge-usage-logs": {
+                "task": "llmops.tasks.usage.purge_usage_logs",
                 "schedule": 3600.0,
             },
         },
@@ -96,6 +101,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     # Shared state (token revocation, stop flags, caches): "database" or a redis:// URL.
     STATE_STORE_URL = _env("STATE_STORE_URL", _env("REDIS_URL", "database"))
+    # Gateway token quotas (llmops/quota.py): "database" (conditional SQL) or a redis:// URL (Lua).
+    QUOTA_STORE_URL = _env("QUOTA_STORE_URL", STATE_STORE_URL)
     # flask-limiter storage: memory:// is right for the single embedded api process.
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
     RATELIMIT_HEADERS_ENABLED = True
@@ -116,6 +123,11 @@ class Config:
     EMBEDDING_MODEL = _env("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
     EMBEDDING_DIMENSION = _env_int("EMBEDDING_DIMENSION", 384)
     EMBEDDING_BATCH_SIZE = _env_int("EMBEDDING_BATCH_SIZE", 64)
+    # Threads the local embedding model uses per worker process; 0 = CPU cores / worker processes
+    # (``CELERY_WORKER_CONCURRENCY``), so parsing in one process overlaps embedding in another.
+    EMBEDDING_THREADS = _env_int("EMBEDDING_THREADS", 0)
+    # Full-text snapshots kept per process, in postings (~8 bytes each); least recently used go first.
+    FULLTEXT_CACHE_MAX_POSTINGS = _env_int("FULLTEXT_CACHE_MAX_POSTINGS", 20_000_000)
     # A document left in a pipeline stage longer than this is dispatched again (beat, worker start).
     DOCUMENT_STUCK_AFTER_S = _env_int("DOCUMENT_STUCK_AFTER_S", 900)
     CHROMA_URL = _env("CHROMA_URL")  # http://host:8000 → HttpClient; unset → PersistentClient
@@ -143,12 +155,32 @@ class Config:
 
     SSE_PING_INTERVAL_S = _env_float("SSE_PING_INTERVAL_S", 10.0)
 
+    # Gateway (/v1): API keys are looked up at most this often per process (seconds).
+    API_KEY_CACHE_TTL_S = _env_float("API_KEY_CACHE_TTL_S", 10.0)
+    # Usage records are buffered per api process and sent to the ``usage`` queue in batches.
+    USAGE_FLUSH_INTERVAL_S = _env_float("USAGE_FLUSH_INTERVAL_S", 1.0)
+    USAGE_FLUSH_BATCH = _env_int("USAGE_FLUSH_BATCH", 500)
+    # An upstream that failed (429/5xx/timeout) is tried last for this many seconds.
+    GATEWAY_COOLDOWN_S = _env_float("GATEWAY_COOLDOWN_S", 30.0)
+    # Usage-log rows are kept this many days (seed 004: 30), then rolled up per day and deleted.
+    USAGE_LOG_RETENTION_DAYS = _env_int("USAGE_LOG_RETENTION_DAYS", 30)
+    # The billing endpoints show token quotas in USD at this rate (one-api's 500,000 per dollar).
+    QUOTA_TOKENS_PER_USD = _env_int("QUOTA_TOKENS_PER_USD", 500_000)
+    # /api/redeem, per IP and per presented key: guessing codes is slowed down.
+    REDEEM_RATE_LIMIT = _env("REDEEM_RATE_LIMIT", "10 per minute")
+    # Seed 003's /api/v1 clients send no key (it was an internal service): their requests are
+    # charged to this API key (create one with `flask --app wsgi llmops create-api-key`).
+    SEED003_API_KEY = _env("SEED003_API_KEY")
+
     # Server process settings (read by workers/gunicorn.conf.py).
     # API_PORT, not PORT: process runners such as honcho set PORT for every process they start.
     HOST = _env("API_HOST", "127.0.0.1")
     PORT = _env_int("API_PORT", 5000)
     WEB_CONCURRENCY = _env_int("WEB_CONCURRENCY", 1)
     WORKER_CONNECTIONS = _env_int("WORKER_CONNECTIONS", 2000)
+    ACCESS_LOG = _env("ACCESS_LOG", "1") not in ("0", "false", "no")
+    # gunicorn workers' Prometheus samples (multiprocess mode), emptied when the api starts.
+    PROMETHEUS_MULTIPROC_DIR = _env("PROMETHEUS_MULTIPROC_DIR", str(INSTANCE_DIR / "prometheus"))
 
 
 class ProductionConfig(Config):

@@ -8,7 +8,6 @@ through the api and one real worker, vs the embedding model alone on the very sa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import ROOT, Stack
+from bench.harness import Stack, report
 
 WORDS = [
     "system", "model", "data", "energy", "river", "planet", "market", "language", "network", "protein",
@@ -70,7 +69,7 @@ def make_corpus(folder: Path, megabytes: float, seed: int = 7) -> list[Path]:
     return files
 
 
-def run(megabytes: float) -> dict:
+def run(megabytes: float, concurrency: int) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         work = Path(workdir)
         corpus_dir = work / "corpus"
@@ -82,7 +81,7 @@ def run(megabytes: float) -> dict:
         try:
             stack.migrate()
             stack.start_api()
-            stack.start_worker()
+            stack.start_worker(concurrency=concurrency)
             with httpx.Client(base_url=stack.api_url, timeout=300) as client:
                 token = client.post("/auth/register", json={"name": "b4", "email": f"b4-{uuid.uuid4().hex[:8]}@example.com",
                                                             "password": "secret123"}).json()["data"]["access_token"]
@@ -125,6 +124,7 @@ def run(megabytes: float) -> dict:
     floor_s = time.perf_counter() - floor_started
     return {
         "benchmark": "B4 ingestion", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "worker_processes": concurrency,
         "files": len(files), "corpus_mb": round(corpus_bytes / 1024 / 1024, 2), "segments": len(segments),
         "total_s": round(total_s, 2), "embedding_floor_s": round(floor_s, 2), "ratio": round(total_s / floor_s, 3),
         "segments_per_s": round(len(segments) / total_s, 1), "floor_segments_per_s": round(len(segments) / floor_s, 1),
@@ -144,7 +144,8 @@ def _wait(client, auth, dataset_id, batch, timeout=3600) -> list[dict]:
 
 def table(r: dict) -> str:
     return "\n".join([
-        f"B4, {r['files']} files ({r['corpus_mb']} MB: md, html, docx, pdf), {r['segments']} segments, one worker, {r['machine']}:",
+        f"B4, {r['files']} files ({r['corpus_mb']} MB: md, html, docx, pdf), {r['segments']} segments, one Celery worker "
+        f"with {r.get('worker_processes', 1)} pool processes (as `make run`), {r['machine']}:",
         "",
         "| measure | seconds | segments/s |",
         "|---|---|---|",
@@ -158,16 +159,12 @@ def table(r: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=float, default=5.0)
+    parser.add_argument("--worker-concurrency", type=int, default=2,
+                        help="pool processes of the one Celery worker (make run uses 2)")
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args()
-    result = run(args.megabytes)
-    (ROOT / "bench" / "results" / "b4.json").write_text(json.dumps(result, indent=2))
-    text = table(result)
-    print(text)
-    if args.update_readme:
-        from bench.b3_chat_pipeline import replace_block
-
-        replace_block("b4", text)
+    result = run(args.megabytes, args.worker_concurrency)
+    report("b4", result, table(result), args.update_readme)
 
 
 if __name__ == "__main__":

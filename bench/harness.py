@@ -6,6 +6,7 @@ stops whatever it started. Not product code: ``make run`` uses honcho and worker
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -86,9 +87,9 @@ class Stack:
         wait_http(f"{self.api_url}/healthz", 90, process, self.workdir / "api.log")
         return self.api_url
 
-    def start_worker(self, name: str = "worker", **extra_env) -> subprocess.Popen:
+    def start_worker(self, name: str = "worker", concurrency: int = 1, **extra_env) -> subprocess.Popen:
         process = self._spawn(name, [str(BIN / "celery"), "-A", "celery_app", "worker", "-Q", "memory,indexing,usage",
-                                     "--concurrency", "1", "--loglevel", "INFO", "-n", f"{name}-{time.time_ns()}@%h"],
+                                     "--concurrency", str(concurrency), "--loglevel", "INFO", "-n", f"{name}-{time.time_ns()}@%h"],
                               {k: str(v) for k, v in extra_env.items()})
         deadline = time.time() + 90
         while time.time() < deadline and "ready." not in self.log(name):
@@ -115,3 +116,22 @@ class Stack:
                 except (subprocess.TimeoutExpired, ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
             self.processes.pop(name)
+
+
+def replace_block(name: str, text: str) -> None:
+    """Put ``text`` between the README's ``<!-- bench:NAME -->`` markers."""
+    readme = ROOT / "README.md"
+    content = readme.read_text(encoding="utf-8")
+    head, rest = content.split(f"<!-- bench:{name} -->", 1)
+    _, tail = rest.split(f"<!-- /bench:{name} -->", 1)
+    readme.write_text(f"{head}<!-- bench:{name} -->\n{text}\n<!-- /bench:{name} -->{tail}", encoding="utf-8")
+
+
+def report(name: str, result: dict, text: str, update_readme: bool) -> None:
+    """Write ``bench/results/NAME.json``, print the table and, if asked, put it in the README."""
+    out = ROOT / "bench" / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(text)
+    if update_readme:
+        replace_block(name, text)

@@ -25,6 +25,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from llmops import cli, extensions, models  # noqa: F401 — models register their tables
     from llmops.api import error_handlers
     from llmops.api.auth import init_jwt
+    from llmops.quota import make_quota_ledger
     from llmops.state import make_state_store
 
     extensions.db.init_app(app)
@@ -35,15 +36,28 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     extensions.celery_init_app(app)
     with app.app_context():
         app.extensions["state_store"] = make_state_store(app.config["STATE_STORE_URL"], lambda: extensions.db.engine)
+        app.extensions["quota_ledger"] = make_quota_ledger(app.config["QUOTA_STORE_URL"], lambda: _engine(app))
     error_handlers.init_app(app)
 
+    from llmops.api import openai as openai_api
     from llmops.api import ops
-    from llmops.api.studio import apps, auth, datasets, debug
+    from llmops.api.compat import caiqi, selfservice, voice_engine
+    from llmops.api.studio import admin, api_keys, apps, auth, datasets, debug
 
-    for blueprint in (ops.bp, auth.bp, apps.bp, debug.bp, datasets.bp):
+    for blueprint in (ops.bp, auth.bp, apps.bp, debug.bp, datasets.bp, api_keys.bp, admin.bp, openai_api.bp,
+                      selfservice.bp, caiqi.bp, voice_engine.bp):
         app.register_blueprint(blueprint)
+    ops.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _engine(app: Flask) -> sa.Engine:
+    """The app's database engine, usable outside a request (e.g. from a ledger's own thread)."""
+    from llmops.extensions import db
+
+    with app.app_context():
+        return db.engine
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

@@ -8,7 +8,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from llmops.services import account_service, memory_service, model_service
+from llmops.errors import AppError
+from llmops.services import account_service, api_key_service, billing_service, memory_service, model_service, redeem_service
 
 llmops_cli = AppGroup("llmops", help="llmops administration commands.")
 
@@ -43,6 +44,54 @@ def set_provider(provider: str, base_url: str | None, api_key_env: str | None, d
 def redispatch_memory(older_than: int) -> None:
     """Queue again the long-term-memory folds still pending."""
     click.echo(f"{memory_service.redispatch_pending(older_than)} fold(s) queued")
+
+
+@llmops_cli.command("redeem-codes")
+@click.option("--count", type=click.IntRange(1, 100_000), required=True)
+@click.option("--quota", type=click.IntRange(1, 10**12), required=True, help="Tokens each code adds.")
+@click.option("--expires-at", type=int, default=None, help="Unix seconds.")
+def redeem_codes(count: int, quota: int, expires_at: int | None) -> None:
+    """Generate COUNT single-use codes worth QUOTA tokens; prints one code per line."""
+    for code in redeem_service.generate(count, quota, expires_at):
+        click.echo(code)
+
+
+@llmops_cli.command("create-api-key")
+@click.argument("email")
+@click.option("--remark", default="cli")
+@click.option("--quota", type=int, default=None, help="Tokens; unlimited when omitted.")
+@click.option("--model", "models", multiple=True, help="Allowed model (repeatable); all when omitted.")
+def create_api_key(email: str, remark: str, quota: int | None, models: tuple[str, ...]) -> None:
+    """Create an API key for the account EMAIL; prints the plain key (shown this once)."""
+    account = _account(email)
+    created = api_key_service.create_api_key(account.id, remark=remark, quota=quota, models=list(models))
+    click.echo(created["key"])
+
+
+@llmops_cli.command("cleanup-logs")
+def cleanup_logs() -> None:
+    """Roll up and delete usage-log rows older than USAGE_LOG_RETENTION_DAYS."""
+    click.echo(f"{billing_service.purge_logs()} usage-log row(s) deleted")
+
+
+@llmops_cli.command("usage-report")
+@click.argument("email")
+@click.option("--start-date", default=None, help="YYYY-MM-DD (inclusive); default 30 days back.")
+@click.option("--end-date", default=None, help="YYYY-MM-DD (exclusive); default tomorrow.")
+def usage_report(email: str, start_date: str | None, end_date: str | None) -> None:
+    """Per key and day: requests, errors, tokens, cost, p50 latency (tab-separated)."""
+    account = _account(email)
+    click.echo("day\tapi_key_id\trequests\terrors\tprompt_tokens\tcompletion_tokens\tcost_usd\tlatency_p50_ms")
+    for row in billing_service.usage_report(account.id, start_date, end_date):
+        click.echo("\t".join(str(row[k]) for k in ("day", "api_key_id", "requests", "errors", "prompt_tokens",
+                                                    "completion_tokens", "cost_usd", "latency_p50_ms")))
+
+
+def _account(email: str):
+    try:
+        return account_service.get_account_by_email(email)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 def init_app(app: Flask) -> None:

@@ -10,11 +10,18 @@ from typing import Any
 
 
 class AppError(Exception):
-    """Base error: ``code`` is one of the six envelope codes, ``status`` the HTTP status."""
+    """Base error: ``code`` is one of the six envelope codes, ``status`` the HTTP status.
+
+    ``openai_type``/``openai_code``/``param`` fill OpenAI's error shape on the ``/v1`` routes
+    (API.md B); when unset they are derived from the status.
+    """
 
     code = "fail"
     status = 400
     default_message = "Request failed"
+    openai_type: str | None = None
+    openai_code: str | None = None
+    param: str | None = None
 
     def __init__(self, message: str | None = None, data: Any = None, status: int | None = None):
         super().__init__(message or self.default_message)
@@ -66,3 +73,25 @@ class UpstreamTimeoutError(UpstreamError):
 
 class ServiceUnavailableError(AppError):
     code, status, default_message = "fail", 503, "Service unavailable"
+
+
+class InvalidApiKeyError(UnauthorizedError):
+    """A missing, unknown, disabled, deleted or expired API key (the key is never echoed)."""
+
+    default_message, openai_code = "Incorrect API key provided", "invalid_api_key"
+
+
+class ModelNotAllowedError(ForbiddenError):
+    default_message, openai_type, openai_code = "This API key may not use the model", "permission_error", "model_not_allowed"
+
+
+class ModelNotFoundError(NotFoundError):
+    default_message, openai_code = "The model does not exist", "model_not_found"
+
+
+class QuotaExceededError(TooManyRequestsError):
+    default_message, openai_type, openai_code = "The API key's quota is used up", "insufficient_quota", "insufficient_quota"
+
+
+class RateLimitedError(TooManyRequestsError):
+    default_message, openai_type, openai_code = "Rate limit reached", "rate_limit_error", "rate_limit_exceeded"

@@ -143,6 +143,7 @@ def app(profile_urls, upstream):
         "SQLALCHEMY_DATABASE_URI": profile_urls["DATABASE_URL"],
         "CELERY": celery_settings(profile_urls["CELERY_BROKER_URL"], 600),
         "STATE_STORE_URL": profile_urls["STATE_STORE_URL"],
+        "QUOTA_STORE_URL": profile_urls["STATE_STORE_URL"],
         "CHROMA_PATH": profile_urls["CHROMA_PATH"],
         "CHROMA_URL": profile_urls.get("CHROMA_URL"),
         "LOCAL_LLM_BASE_URL": upstream.base_url,
@@ -199,3 +200,16 @@ def new_app(client, auth) -> str:
     response = client.post("/apps", json={"name": "Test bot", "description": "for tests"}, headers=auth)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["data"]["id"]
+
+
+@pytest.fixture
+def admin_auth(app, client) -> dict:
+    """Authorization headers of a fresh admin account."""
+    from llmops.extensions import db
+    from llmops.models import Account
+
+    headers = register(client, "Admin")
+    with app.app_context():
+        db.session.query(Account).filter_by(email=headers["X-Email"]).one().is_admin = True
+        db.session.commit()
+    return headers

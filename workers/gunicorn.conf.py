@@ -1,5 +1,8 @@
 """gunicorn settings for the api process (gevent workers for SSE); values come from config.py."""
 
+import os
+import shutil
+
 from config import load_config
 
 _config = load_config()
@@ -11,6 +14,21 @@ worker_connections = _config.WORKER_CONNECTIONS
 timeout = 120  # gevent workers heartbeat between requests; streams are not cut by this
 graceful_timeout = 20
 keepalive = 5
-accesslog = "-"
+accesslog = "-" if _config.ACCESS_LOG else None
 errorlog = "-"
 loglevel = "info"
+
+# prometheus-client multiprocess mode: each worker writes its samples under this folder and
+# /metrics adds them up. It must be set before a worker imports prometheus_client.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _config.PROMETHEUS_MULTIPROC_DIR
+
+
+def on_starting(server):
+    shutil.rmtree(_config.PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
+    os.makedirs(_config.PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,4 +1,5 @@
-"""The one error handler: every error becomes the studio envelope with its real HTTP status.
+"""The one error handler: every error becomes the studio envelope with its real HTTP status —
+or, on the OpenAI-compatible routes (``/v1``), OpenAI's ``{"error": {message, type, param, code}}``.
 
 * ``AppError`` subclasses (raised by services) carry their code and status;
 * marshmallow ``ValidationError`` → 422 ``validate_error``: ``message`` is the first message
@@ -9,7 +10,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -17,6 +18,36 @@ from llmops.api.responses import envelope
 from llmops.errors import AppError
 
 HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 422: "validate_error"}
+OPENAI_BLUEPRINTS = ("openai", "voice_engine")
+OPENAI_TYPES = {401: "invalid_request_error", 403: "permission_error", 404: "invalid_request_error",
+                429: "rate_limit_error"}
+
+
+DETAIL_BLUEPRINTS = ("caiqi",)  # seed 003: FastAPI-style {"detail": "..."}
+
+
+def _detail_route() -> bool:
+    return request.blueprint in DETAIL_BLUEPRINTS
+
+
+def detail_error(message: str, status: int):
+    response = jsonify({"detail": message})
+    response.status_code = status
+    return response
+
+
+def _openai_route() -> bool:
+    return request.blueprint in OPENAI_BLUEPRINTS or request.path.startswith("/v1/")
+
+
+def openai_error(message: str, status: int, type_: str | None = None, code: str | None = None,
+                 param: str | None = None):
+    """OpenAI's error body with the real status (API.md B)."""
+    if type_ is None:
+        type_ = OPENAI_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+    response = jsonify({"error": {"message": message, "type": type_, "param": param, "code": code}})
+    response.status_code = status
+    return response
 
 
 def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -24,7 +55,7 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
-            name = "body" if key == "_schema" and not prefix else f"{prefix}{key}"
+            name = (prefix.rstrip(".") or "body") if key == "_schema" else f"{prefix}{key}"
             if isinstance(value, dict):
                 flat.update(flatten_messages(value, f"{name}."))
             else:
@@ -35,12 +66,23 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
 
 
 def handle_app_error(exc: AppError):
+    if _detail_route():
+        return detail_error(exc.message, exc.status)
+    if _openai_route():
+        if exc.status == 422:  # OpenAI answers 400 for an invalid parameter, naming it
+            param = exc.param or next(iter(exc.data), None) if isinstance(exc.data, dict) else exc.param
+            return openai_error(exc.message, 400, "invalid_request_error", None, param)
+        return openai_error(exc.message, exc.status, exc.openai_type, exc.openai_code, exc.param)
     return envelope(exc.code, exc.data, exc.message, exc.status)
 
 
 def handle_validation_error(exc: ValidationError):
     fields = flatten_messages(exc.messages)
     first_field, first_messages = next(iter(fields.items()), ("body", ["invalid input"]))
+    if _detail_route():
+        return detail_error(f"{first_field}: {first_messages[0]}", 422)
+    if _openai_route():  # OpenAI answers 400 for a malformed request, naming the parameter
+        return openai_error(f"{first_field}: {first_messages[0]}", 400, "invalid_request_error", None, first_field)
     return envelope("validate_error", fields, f"{first_field}: {first_messages[0]}", 422)
 
 
@@ -49,11 +91,19 @@ def handle_http_exception(exc: HTTPException):
     message = exc.description if isinstance(exc.description, str) else exc.name
     if status == 429:
         message = f"too many requests: {exc.description}"
+    if _detail_route():
+        return detail_error(message, status)
+    if _openai_route():
+        return openai_error(message, status)
     return envelope(HTTP_CODES.get(status, "fail"), {}, message, status)
 
 
 def handle_unexpected(exc: Exception):
     current_app.logger.exception("unhandled error")
+    if _detail_route():
+        return detail_error("internal server error", 500)
+    if _openai_route():
+        return openai_error("internal server error", 500)
     return envelope("fail", {}, "internal server error", 500)
 
 

@@ -1,6 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
 from llmops.models.account import Account
+from llmops.models.api_key import ActiveModel, ApiKey, RedeemCode, UsageDaily, UsageLog
 from llmops.models.app import App, AppConfig
 from llmops.models.base import Base
 from llmops.models.conversation import Conversation, Message
@@ -8,6 +9,7 @@ from llmops.models.dataset import AppDatasetJoin, Dataset, DatasetQuery, Documen
 from llmops.models.platform import ProviderOverride, StateEntry
 
 __all__ = [
-    "Account", "App", "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset", "DatasetQuery", "Document",
-    "Message", "ProviderOverride", "Segment", "SegmentTerm", "StateEntry", "UploadFile",
+    "Account", "ActiveModel", "ApiKey", "App", "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset",
+    "DatasetQuery", "Document", "Message", "ProviderOverride", "RedeemCode", "Segment", "SegmentTerm", "StateEntry",
+    "UploadFile", "UsageDaily", "UsageLog",
 ]

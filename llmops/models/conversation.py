@@ -22,6 +22,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
     account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("account.id"), nullable=False)
     name: Mapped[str] = mapped_column(sa.String(255), nullable=False, default="New Conversation")
     invoke_from: Mapped[str] = mapped_column(sa.String(30), nullable=False, default="debugger")
+    # Open API conversations (``POST /v1/apps/:id/chat``): the caller's own user id, if it sent one.
+    end_user_id: Mapped[str | None] = mapped_column(sa.String(255))
     summary: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     summary_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)

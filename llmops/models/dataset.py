@@ -23,6 +23,9 @@ class Dataset(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
     icon: Mapped[str] = mapped_column(sa.String(512), nullable=False, default="")
     description: Mapped[str] = mapped_column(sa.String(2000), nullable=False, default="")
+    # Bumped whenever the set of searchable segments changes; tags the per-process full-text
+    # snapshots (llmops.rag.fulltext) so every process notices at once.
+    index_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
 
 
 class UploadFile(IdMixin, TimestampMixin, Base):

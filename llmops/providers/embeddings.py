@@ -36,14 +36,19 @@ def local_model_path() -> Path:
 
 
 class LocalEmbeddings:
-    """all-MiniLM-L6-v2 on the CPU; the weights load on first use (a few seconds)."""
+    """all-MiniLM-L6-v2 on the CPU; the weights load on first use (a few seconds).
+
+    ``threads`` > 0 sets torch's intra-op threads for this process (0 keeps torch's default, one
+    per core); a worker running several pool processes gives each its share of the cores.
+    """
 
     name = LOCAL_MODEL_NAME
     dimension = 384
     max_tokens = 256
 
-    def __init__(self, batch_size: int = 64):
+    def __init__(self, batch_size: int = 64, threads: int = 0):
         self.batch_size = batch_size
+        self.threads = threads
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -60,8 +65,11 @@ class LocalEmbeddings:
     def _load_model(self):
         with self._lock:
             if self._model is None:
+                import torch
                 from sentence_transformers import SentenceTransformer
 
+                if self.threads > 0:
+                    torch.set_num_threads(self.threads)
                 self._model = SentenceTransformer(str(local_model_path()), device="cpu")
         return self._model
 

@@ -44,9 +44,11 @@ class ProviderSpec:
 class ModelRegistry:
     """Providers and models by name; ``api_keys`` maps variable names to key values."""
 
-    def __init__(self, providers: dict[str, ProviderSpec], api_keys: dict[str, str]):
+    def __init__(self, providers: dict[str, ProviderSpec], api_keys: dict[str, str],
+                 aliases: dict[str, list[str]] | None = None):
         self.providers = providers
         self._api_keys = api_keys
+        self.aliases = aliases or {}
 
     @classmethod
     def from_yaml(
@@ -82,6 +84,7 @@ class ModelRegistry:
                     output_price=float(price.get("output", 0.0)),
                 )
             providers[name] = provider
+        aliases = {str(name): [str(t) for t in targets] for name, targets in (raw.get("aliases") or {}).items()}
         for name, url in (base_urls or {}).items():
             if name in providers:
                 providers[name].base_url = url
@@ -95,7 +98,7 @@ class ModelRegistry:
                 provider.api_key_env = override["api_key_env"]
             if override.get("enabled") is not None:
                 provider.enabled = bool(override["enabled"])
-        return cls(providers, api_keys or {})
+        return cls(providers, api_keys or {}, aliases)
 
     def provider(self, name: str) -> ProviderSpec:
         """The enabled provider ``name``; raises ``ModelNotFound``."""
@@ -109,6 +112,28 @@ class ModelRegistry:
         (self-hosted servers such as vLLM or Ollama serve whatever they load)."""
         spec = self.provider(provider)
         return spec.models.get(model) or ModelSpec(name=model, provider=provider)
+
+    def resolve(self, name: str) -> list[ModelSpec]:
+        """The upstream models a client's ``model`` name stands for, in fallback order.
+
+        ``name`` is an alias (``aliases:`` in the YAML: an ordered list of ``provider/model``),
+        a ``provider/model`` pair, or a bare model name listed by one or more providers (YAML
+        order). Providers that are disabled or miss their key are left out. Raises
+        ``ModelNotFound`` when nothing usable remains."""
+        if name in self.aliases:
+            targets = self.aliases[name]
+        elif "/" in name and name.split("/", 1)[0] in self.providers:
+            targets = [name]
+        else:
+            targets = [f"{p.name}/{name}" for p in self.providers.values() if name in p.models]
+        specs = []
+        for target in targets:
+            provider, _, model = target.partition("/")
+            if self.is_configured(provider):
+                specs.append(self.model(provider, model))
+        if not specs:
+            raise ModelNotFound(f"The model '{name}' does not exist or is not configured")
+        return specs
 
     def api_key(self, provider: str) -> str | None:
         """The key value for ``provider`` (None when it needs none or it is not configured)."""

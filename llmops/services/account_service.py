@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_jwt_extended import create_access_token, decode_token
 
-from llmops.errors import ConflictError, FailError, NotFoundError, UnauthorizedError
+from llmops.errors import ConflictError, FailError, ForbiddenError, NotFoundError, UnauthorizedError
 from llmops.extensions import db
 from llmops.models import Account
 from llmops.models.base import utcnow
@@ -105,4 +105,20 @@ def create_admin(email: str, name: str, password: str) -> Account:
         db.session.add(account)
     account.is_admin = True
     db.session.commit()
+    return account
+
+
+def require_admin(account_id: uuid.UUID) -> uuid.UUID:
+    """``account_id`` when it is an admin's; ``ForbiddenError`` otherwise."""
+    account = db.session.get(Account, account_id)
+    if account is None or not account.is_admin:
+        raise ForbiddenError("admin only")
+    return account.id
+
+
+def get_account_by_email(email: str) -> Account:
+    """The account with this e-mail; ``NotFoundError`` otherwise (admin CLI)."""
+    account = db.session.scalar(sa.select(Account).where(Account.email == email.strip().lower()))
+    if account is None:
+        raise NotFoundError(f"no account with the e-mail {email}")
     return account

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 import uuid
 
 import sqlalchemy as sa
@@ -14,17 +13,20 @@ from llmops.extensions import db
 from llmops.models import App, AppConfig, AppDatasetJoin, Conversation, Dataset
 from llmops.models.base import unix, utcnow
 from llmops.services import model_service
+from llmops.services.pagination import paginate
 
 CONFIG_FIELDS = ("model_config", "memory_mode", "preset_prompt", "dataset_ids", "retrieval_config", "opening_statement")
 
 
 def default_config() -> dict:
-    """The configuration a new app starts with: the default (local) model, no memory."""
+    """The configuration a new app starts with: the admin's active language model (else the
+    configured default, the local model), no memory."""
     config = current_app.config
+    active = model_service.get_active_model("language")
     return {
         "model_config": {
-            "provider": config["DEFAULT_LLM_PROVIDER"],
-            "model": config["DEFAULT_LLM_MODEL"],
+            "provider": active.provider if active else config["DEFAULT_LLM_PROVIDER"],
+            "model": active.model if active else config["DEFAULT_LLM_MODEL"],
             "parameters": {"temperature": 0.5, "top_p": 0.85, "max_tokens": 512},
             "dialog_round": 3,
         },
@@ -49,21 +51,9 @@ def list_apps(account_id: uuid.UUID, current_page: int, page_size: int, search_w
     query = sa.select(App).where(App.account_id == account_id, App.is_deleted.is_(False))
     if search_word:
         query = query.where(App.name.ilike(f"%{search_word}%"))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    apps = db.session.scalars(
-        query.order_by(App.created_at.desc(), App.id).offset((current_page - 1) * page_size).limit(page_size)
-    ).all()
-    return [app_to_dict(a) for a in apps], paginator(current_page, page_size, total)
+    apps, page = paginate(query, (App.created_at.desc(), App.id), current_page, page_size)
+    return [app_to_dict(a) for a in apps], page
 
-
-def paginator(current_page: int, page_size: int, total: int) -> dict:
-    """The ``paginator`` object of API.md A."""
-    return {
-        "current_page": current_page,
-        "page_size": page_size,
-        "total_page": math.ceil(total / page_size) if total else 0,
-        "total_record": total,
-    }
 
 
 def create_app(account_id: uuid.UUID, name: str, icon: str = "", description: str = "") -> App:
@@ -194,12 +184,9 @@ def publish_histories(account_id: uuid.UUID, app_id: uuid.UUID, current_page: in
     """Published versions, newest first → (items, paginator)."""
     app = get_owned_app(account_id, app_id)
     query = sa.select(AppConfig).where(AppConfig.app_id == app.id, AppConfig.status == "published")
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(AppConfig.version.desc()).offset((current_page - 1) * page_size).limit(page_size)
-    ).all()
+    rows, page = paginate(query, (AppConfig.version.desc(),), current_page, page_size)
     items = [{**config_to_dict(r), "version": r.version, "is_current": r.id == app.published_app_config_id} for r in rows]
-    return items, paginator(current_page, page_size, total)
+    return items, page
 
 
 def fallback_history(account_id: uuid.UUID, app_id: uuid.UUID, app_config_version_id: uuid.UUID) -> AppConfig:
@@ -232,6 +219,30 @@ def get_or_create_debug_conversation(app: App) -> Conversation:
         db.session.add(conversation)
         app.debug_conversation_id = conversation.id
         db.session.commit()
+    return conversation
+
+
+def get_published_config(app: App) -> AppConfig:
+    """The published configuration (what API callers get); ``FailError`` when not published."""
+    config = db.session.get(AppConfig, app.published_app_config_id) if app.published_app_config_id else None
+    if config is None:
+        raise FailError("the app is not published")
+    return config
+
+
+def get_or_create_api_conversation(app: App, conversation_id: uuid.UUID | None, end_user_id: str | None) -> Conversation:
+    """An Open API conversation of ``app``: the given one (same app and end user, else
+    ``NotFoundError``) or a new one (commits)."""
+    if conversation_id is not None:
+        conversation = db.session.get(Conversation, conversation_id)
+        if (conversation is None or conversation.is_deleted or conversation.app_id != app.id
+                or conversation.invoke_from != "service_api" or conversation.end_user_id != end_user_id):
+            raise NotFoundError("conversation not found")
+        return conversation
+    conversation = Conversation(id=uuid.uuid4(), app_id=app.id, account_id=app.account_id, invoke_from="service_api",
+                                end_user_id=end_user_id)
+    db.session.add(conversation)
+    db.session.commit()
     return conversation
 
 

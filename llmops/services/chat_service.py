@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 
+from llmops import metrics
 from llmops.errors import NotFoundError, UpstreamError, UpstreamTimeoutError, ValidateError
 from llmops.extensions import db
 from llmops.models import Conversation, Dataset, Message
@@ -24,6 +25,7 @@ from llmops.providers.chat import StreamState, Usage
 from llmops.providers.errors import ProviderError, ProviderTimeout
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
 from llmops.services import app_service, memory_service, model_service, retrieval_service
+from llmops.services.pagination import paginate, paginator
 
 # How often a running stream looks for a stop flag set by any api process (seconds).
 STOP_POLL_INTERVAL_S = 0.25
@@ -47,6 +49,8 @@ class DebugTurn:
     memory_on: bool
     summary: str
     records: list[dict] = field(default_factory=list)
+    # (dataset ids, query, app id) of the retrieval, logged with the message (``log_retrieval``)
+    retrieval_log: tuple | None = None
     message_id: uuid.UUID = field(default_factory=uuid.uuid4)
     task_id: uuid.UUID = field(default_factory=uuid.uuid4)
     started: float = field(default_factory=time.perf_counter)
@@ -64,6 +68,22 @@ def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> 
     app = app_service.get_owned_app(account_id, app_id)
     config = app_service.get_debug_config(app)
     conversation = app_service.get_or_create_debug_conversation(app)
+    return _build_turn(account_id, app, config, conversation, query, started)
+
+
+def prepare_api_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str, conversation_id: uuid.UUID | None,
+                     end_user_id: str | None) -> DebugTurn:
+    """A turn of a **published** app called through the Open API (``POST /v1/apps/:id/chat``):
+    the published configuration, in a new conversation or the caller's ``conversation_id``.
+    Raises ``NotFoundError`` (app or conversation), ``FailError`` (not published)."""
+    started = time.perf_counter()
+    app = app_service.get_owned_app(account_id, app_id)
+    config = app_service.get_published_config(app)
+    conversation = app_service.get_or_create_api_conversation(app, conversation_id, end_user_id)
+    return _build_turn(account_id, app, config, conversation, query, started)
+
+
+def _build_turn(account_id: uuid.UUID, app, config, conversation, query: str, started: float) -> DebugTurn:
     model_config = config.model_config
     spec = model_service.get_model(model_config["provider"], model_config["model"])
     parameters = dict(model_config.get("parameters") or {})
@@ -80,9 +100,9 @@ def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> 
     if estimate_messages_tokens(head + tail) > budget:
         raise ValidateError("the query is too long for the model's context window",
                             data={"query": ["too long for the model's context window"]})
-    records = _retrieve(account_id, app.id, config, query)
+    records, retrieval_log = _retrieve(account_id, app.id, config, query)
     if records:
-        head[0]["content"] += _context_block(records, budget - estimate_messages_tokens(head + tail))
+        head[0]["content"] += context_block(records, budget - estimate_messages_tokens(head + tail))
     rounds = _recent_rounds(conversation.id, int(model_config.get("dialog_round", 3)))
     history: list[dict] = []
     for round_messages in reversed(rounds):  # newest first, so the oldest are the ones dropped
@@ -92,24 +112,29 @@ def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> 
     return DebugTurn(
         app_id=app.id, account_id=account_id, conversation_id=conversation.id, query=query,
         provider=spec.provider, model=spec.name, parameters=parameters,
-        messages=head + history + tail, memory_on=memory_on, summary=summary, records=records, started=started,
+        messages=head + history + tail, memory_on=memory_on, summary=summary, records=records,
+        retrieval_log=retrieval_log, started=started,
     )
 
 
-def _retrieve(account_id: uuid.UUID, app_id: uuid.UUID, config, query: str) -> list[dict]:
-    """Records from the datasets bound to the config (those still owned by the account)."""
+def _retrieve(account_id: uuid.UUID, app_id: uuid.UUID, config, query: str) -> tuple[list[dict], tuple | None]:
+    """Records from the datasets bound to the config (those still owned by the account), and
+    what to log for them when the message is saved."""
     if not config.dataset_ids:
-        return []
+        return [], None
     owned = set(db.session.scalars(sa.select(Dataset.id).where(
         Dataset.id.in_([uuid.UUID(i) for i in config.dataset_ids]), Dataset.account_id == account_id)))
     if not owned:
-        return []
+        return [], None
+    datasets = sorted(owned, key=str)
     retrieval = {"retrieval_strategy": "semantic", "k": 4, "score": 0.5, **(config.retrieval_config or {})}
-    return retrieval_service.retrieve(account_id, sorted(owned, key=str), query, retrieval["retrieval_strategy"],
-                                      int(retrieval["k"]), float(retrieval["score"]), source="app", app_id=app_id)
+    records = retrieval_service.retrieve(account_id, datasets, query, retrieval["retrieval_strategy"],
+                                         int(retrieval["k"]), float(retrieval["score"]), source="app", app_id=app_id,
+                                         log=False)
+    return records, (datasets, query, app_id)
 
 
-def _context_block(records: list[dict], budget_tokens: int) -> str:
+def context_block(records: list[dict], budget_tokens: int) -> str:
     """The retrieved context for the system prompt: whole records, best first, within budget."""
     header = ("\n\nAnswer using the context below when it is relevant. If it does not contain the answer, "
               "say so.\n<context>\n")
@@ -194,6 +219,16 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
         yield "error", {**base, "code": "fail", "message": error}
 
 
+def get_message_usage(message_id: uuid.UUID) -> dict | None:
+    """Tokens, status and first-token time of a saved turn (for the gateway's accounting)."""
+    message = db.session.get(Message, message_id)
+    if message is None:
+        return None
+    return {"prompt_tokens": message.prompt_tokens, "completion_tokens": message.answer_tokens,
+            "estimated": message.usage_estimated, "status": message.status, "error": message.error,
+            "first_token_ms": message.first_token_latency}
+
+
 def _event_records(records: list[dict]) -> list[dict]:
     keys = ("segment_id", "document_id", "document_name", "dataset_id", "score", "content")
     return [{k: r[k] for k in keys} for r in records]
@@ -213,15 +248,11 @@ def list_messages(account_id: uuid.UUID, app_id: uuid.UUID, current_page: int, p
     """Seed 1.6: the debug conversation's messages, newest first, soft-deleted excluded."""
     app = app_service.get_owned_app(account_id, app_id)
     if app.debug_conversation_id is None:
-        return [], app_service.paginator(current_page, page_size, 0)
+        return [], paginator(current_page, page_size, 0)
     query = sa.select(Message).where(
         Message.conversation_id == app.debug_conversation_id, Message.is_deleted.is_(False))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(Message.created_at.desc(), Message.id.desc())
-        .offset((current_page - 1) * page_size).limit(page_size)
-    ).all()
-    return [message_to_dict(m) for m in rows], app_service.paginator(current_page, page_size, total)
+    rows, page = paginate(query, (Message.created_at.desc(), Message.id.desc()), current_page, page_size)
+    return [message_to_dict(m) for m in rows], page
 
 
 def delete_message(account_id: uuid.UUID, app_id: uuid.UUID, message_id: uuid.UUID) -> None:
@@ -298,6 +329,12 @@ def _save_message(turn: DebugTurn, answer: str, usage: Usage | None, status: str
         retrieval_records=_event_records(turn.records) if turn.records else None,
     )
     db.session.add(message)
+    if turn.retrieval_log:
+        datasets, query, app_id = turn.retrieval_log
+        retrieval_service.log_retrieval(turn.account_id, datasets, query, "app", app_id,
+                                        [r["segment_id"] for r in turn.records])
+    metrics.observe_llm("studio", turn.provider, turn.model, status, usage.prompt_tokens, usage.completion_tokens,
+                        first_token_ms)
     conversation = db.session.get(Conversation, turn.conversation_id)
     if conversation is not None:
         conversation.updated_at = utcnow()

@@ -11,7 +11,7 @@ from llmops.errors import ConflictError, NotFoundError
 from llmops.extensions import db
 from llmops.models import AppDatasetJoin, Dataset, DatasetQuery, Document, Segment, SegmentTerm
 from llmops.models.base import unix
-from llmops.services.app_service import paginator
+from llmops.services.pagination import paginate
 from llmops.services.rag_runtime import get_vector_store
 
 
@@ -52,11 +52,9 @@ def list_datasets(account_id: uuid.UUID, current_page: int, page_size: int, sear
     query = sa.select(Dataset).where(Dataset.account_id == account_id)
     if search_word:
         query = query.where(Dataset.name.ilike(f"%{search_word}%"))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Dataset.created_at.desc(), Dataset.id)
-                              .offset((current_page - 1) * page_size).limit(page_size)).all()
+    rows, page = paginate(query, (Dataset.created_at.desc(), Dataset.id), current_page, page_size)
     stats = _stats([r.id for r in rows])
-    return [dataset_to_dict(r, stats[r.id]) for r in rows], paginator(current_page, page_size, total)
+    return [dataset_to_dict(r, stats[r.id]) for r in rows], page
 
 
 def create_dataset(account_id: uuid.UUID, name: str, icon: str = "", description: str = "") -> Dataset:

@@ -14,8 +14,8 @@ from llmops.extensions import db
 from llmops.models import Document, Segment, SegmentTerm
 from llmops.models.base import unix, utcnow
 from llmops.services import indexing_service
-from llmops.services.app_service import paginator
 from llmops.services.dataset_service import get_owned_dataset
+from llmops.services.pagination import paginate
 from llmops.services.rag_runtime import get_vector_store
 from llmops.services.upload_service import get_owned_upload
 
@@ -76,11 +76,9 @@ def list_documents(account_id: uuid.UUID, dataset_id: uuid.UUID, current_page: i
     query = sa.select(Document).where(Document.dataset_id == dataset_id, Document.is_deleted.is_(False))
     if search_word:
         query = query.where(Document.name.ilike(f"%{search_word}%"))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Document.position.desc())
-                              .offset((current_page - 1) * page_size).limit(page_size)).all()
+    rows, page = paginate(query, (Document.position.desc(),), current_page, page_size)
     hits = _hit_counts([r.id for r in rows])
-    return [document_to_dict(r, hits.get(r.id, 0)) for r in rows], paginator(current_page, page_size, total)
+    return [document_to_dict(r, hits.get(r.id, 0)) for r in rows], page
 
 
 def get_document(account_id: uuid.UUID, dataset_id: uuid.UUID, document_id: uuid.UUID) -> dict:
@@ -122,6 +120,7 @@ def set_enabled(account_id, dataset_id, document_id, enabled: bool) -> None:
     ids = [str(i) for i in db.session.scalars(
         sa.select(Segment.id).where(Segment.document_id == document.id, Segment.enabled.is_(True)))]
     get_vector_store().set_enabled(document.dataset_id, ids, enabled)
+    indexing_service.mark_index_changed(document.dataset_id)
     db.session.commit()
 
 
@@ -174,3 +173,4 @@ def _remove_index(document: Document) -> None:
         get_vector_store().delete(document.dataset_id, ids=[str(i) for i in ids])
         db.session.execute(sa.delete(SegmentTerm).where(SegmentTerm.segment_id.in_(ids)))
         db.session.execute(sa.delete(Segment).where(Segment.id.in_(ids)))
+        indexing_service.mark_index_changed(document.dataset_id)

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from llmops.extensions import db
-from llmops.models import Document, Segment, SegmentTerm, UploadFile
+from llmops.models import Dataset, Document, Segment, SegmentTerm, UploadFile
 from llmops.models.base import utcnow
 from llmops.providers.errors import ProviderError
 from llmops.rag.cleaning import clean
@@ -169,8 +169,16 @@ def _index(document: Document) -> bool:
     now = utcnow()
     document.status, document.indexing_completed_at, document.completed_at = "completed", now, now
     document.stopped_at = None
+    mark_index_changed(document.dataset_id)  # its segments become searchable now
     db.session.commit()
     return True
+
+
+def mark_index_changed(dataset_id: uuid.UUID) -> None:
+    """Bump the dataset's ``index_version`` in the caller's transaction, so every process rebuilds
+    its full-text snapshot; call it whenever the set or content of searchable segments changes."""
+    db.session.execute(sa.update(Dataset).where(Dataset.id == dataset_id)
+                       .values(index_version=Dataset.index_version + 1))
 
 
 def write_postings(segments: list[Segment]) -> None:

@@ -8,15 +8,17 @@ import time
 import sqlalchemy as sa
 from flask import current_app
 
-from llmops.errors import FailError, ValidateError
+from llmops.errors import FailError, ServiceUnavailableError, ValidateError
 from llmops.extensions import db
-from llmops.models import ProviderOverride
+from llmops.models import ActiveModel, ProviderOverride
+from llmops.models.base import unix, utcnow
 from llmops.providers.chat import ChatClient
 from llmops.providers.errors import ModelNotFound
 from llmops.providers.registry import ModelRegistry, ModelSpec
 
 # Database overrides are re-read at most this often, so every process sees a change within it.
 REGISTRY_TTL_S = 5.0
+MODEL_KINDS = ("language", "vision", "embedding")
 _lock = threading.Lock()
 
 
@@ -118,3 +120,47 @@ def set_provider_override(provider: str, base_url: str | None, api_key_env: str 
     db.session.add(row)
     db.session.commit()
     current_app.extensions.pop("model_registry", None)
+
+
+def list_active_models() -> list[dict]:
+    """The admin-chosen default model per kind (a kind never set is absent)."""
+    rows = db.session.scalars(sa.select(ActiveModel).order_by(ActiveModel.kind)).all()
+    return [{"kind": r.kind, "provider": r.provider, "model": r.model, "updated_at": unix(r.updated_at)} for r in rows]
+
+
+def get_active_model(kind: str) -> ActiveModel | None:
+    """The active model of ``kind`` (read from the database, so every process agrees at once)."""
+    return db.session.get(ActiveModel, kind)
+
+
+def set_active_model(kind: str, provider: str, model: str) -> dict:
+    """Make ``provider``/``model`` the active ``kind`` model; the provider must be configured and,
+    for a named provider's list, the model must be of that kind."""
+    registry = get_registry()
+    if not registry.is_configured(provider):
+        raise ValidateError(f"provider '{provider}' is unknown, disabled or has no API key",
+                            data={"provider": ["unknown, disabled or without an API key"]})
+    listed = registry.providers[provider].models.get(model)
+    if listed is not None and listed.kind != kind and not (kind == "vision" and "vision" in listed.features):
+        raise ValidateError(f"'{model}' is a {listed.kind} model, not {kind}", data={"model": [f"not a {kind} model"]})
+    row = db.session.get(ActiveModel, kind) or ActiveModel(kind=kind)
+    row.provider, row.model, row.updated_at = provider, model, utcnow()
+    db.session.add(row)
+    db.session.commit()
+    return {"kind": kind, "provider": provider, "model": model, "updated_at": unix(row.updated_at)}
+
+
+def active_model_name(kind: str) -> str:
+    """``provider/model`` of the admin's active ``kind`` model — for ``language`` the configured
+    default when none is set. ``ServiceUnavailableError`` (503) when there is none or its provider
+    is not usable (disabled, no key)."""
+    active = get_active_model(kind)
+    if active is not None:
+        provider, model = active.provider, active.model
+    elif kind == "language":
+        provider, model = current_app.config["DEFAULT_LLM_PROVIDER"], current_app.config["DEFAULT_LLM_MODEL"]
+    else:
+        raise ServiceUnavailableError(f"no {kind} model is configured (an admin sets one: POST /admin/models/active)")
+    if not get_registry().is_configured(provider):
+        raise ServiceUnavailableError(f"the active {kind} model's provider '{provider}' is not configured")
+    return f"{provider}/{model}"

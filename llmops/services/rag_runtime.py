@@ -7,6 +7,7 @@ import threading
 from flask import current_app
 
 from llmops.providers.embeddings import EmbeddingModel, LocalEmbeddings, OpenAIEmbeddings
+from llmops.rag.fulltext import IndexCache
 from llmops.rag.vector_store import VectorStore, make_chroma_client
 
 _lock = threading.Lock()
@@ -20,7 +21,7 @@ def get_embedding_model() -> EmbeddingModel:
             if "embedding_model" not in extensions:
                 config = current_app.config
                 if config["EMBEDDING_PROVIDER"] == "local":
-                    model = LocalEmbeddings(batch_size=config["EMBEDDING_BATCH_SIZE"])
+                    model = LocalEmbeddings(batch_size=config["EMBEDDING_BATCH_SIZE"], threads=config["EMBEDDING_THREADS"])
                 else:
                     model = OpenAIEmbeddings(config["EMBEDDING_BASE_URL"], config["EMBEDDING_API_KEY"],
                                              config["EMBEDDING_MODEL"], config["EMBEDDING_DIMENSION"],
@@ -41,6 +42,15 @@ def get_vector_store() -> VectorStore:
                                                           current_app.config["CHROMA_PATH"])
                 extensions["vector_store"] = VectorStore(chroma["client"])
     return extensions["vector_store"]
+
+
+def get_fulltext_cache() -> IndexCache:
+    """This process's full-text snapshots (see ``llmops.rag.fulltext``)."""
+    extensions = current_app.extensions
+    if "fulltext_cache" not in extensions:
+        with _lock:
+            extensions.setdefault("fulltext_cache", IndexCache(current_app.config["FULLTEXT_CACHE_MAX_POSTINGS"]))
+    return extensions["fulltext_cache"]
 
 
 def list_embedding_models() -> list[dict]:

@@ -15,8 +15,8 @@ from llmops.extensions import db
 from llmops.models import Document, Segment, SegmentTerm
 from llmops.models.base import unix, utcnow
 from llmops.services import indexing_service
-from llmops.services.app_service import paginator
 from llmops.services.document_service import get_owned_document
+from llmops.services.pagination import paginate
 from llmops.services.rag_runtime import get_embedding_model, get_vector_store
 
 
@@ -44,10 +44,8 @@ def list_segments(account_id, dataset_id, document_id, current_page: int, page_s
     query = sa.select(Segment).where(Segment.document_id == document.id)
     if search_word:
         query = query.where(Segment.content.ilike(f"%{search_word}%"))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Segment.position).offset((current_page - 1) * page_size)
-                              .limit(page_size)).all()
-    return [segment_to_dict(s) for s in rows], paginator(current_page, page_size, total)
+    rows, page = paginate(query, (Segment.position,), current_page, page_size)
+    return [segment_to_dict(s) for s in rows], page
 
 
 def get_segment(account_id, dataset_id, document_id, segment_id) -> dict:
@@ -97,6 +95,7 @@ def set_segment_enabled(account_id, dataset_id, document_id, segment_id, enabled
     document, segment = _owned_segment(account_id, dataset_id, document_id, segment_id)
     segment.enabled = enabled
     get_vector_store().set_enabled(document.dataset_id, [str(segment.id)], enabled and document.enabled)
+    indexing_service.mark_index_changed(document.dataset_id)
     db.session.commit()
 
 
@@ -108,6 +107,7 @@ def delete_segment(account_id, dataset_id, document_id, segment_id) -> None:
     document.completed_segment_count -= 1 if segment.status == "completed" else 0
     document.character_count -= segment.character_count
     db.session.delete(segment)
+    indexing_service.mark_index_changed(document.dataset_id)
     db.session.commit()
 
 
@@ -118,3 +118,4 @@ def _index(document: Document, segment: Segment) -> None:
          "enabled": segment.enabled and document.enabled}])
     indexing_service.write_postings([segment])
     segment.status, segment.completed_at, segment.error = "completed", utcnow(), ""
+    indexing_service.mark_index_changed(document.dataset_id)

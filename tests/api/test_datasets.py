@@ -267,3 +267,60 @@ def test_vectors_live_in_the_configured_chroma(app, client, auth, profile):
         assert app.config["CHROMA_URL"] is None
         independent = chromadb.PersistentClient(path=app.config["CHROMA_PATH"], settings=Settings(anonymized_telemetry=False))
     assert independent.get_collection(VectorStore.collection_name(dataset_id)).count() == 1
+
+
+def test_search_structures_follow_every_change(app, client, auth):
+    """The full-text snapshot is rebuilt and the vector moved on each change, not just filtered at
+    load time: a record disabled then enabled again must come back with every strategy."""
+    from llmops.services.rag_runtime import get_fulltext_cache, get_vector_store
+
+    dataset_id = new_dataset(client, auth)
+    created = index_files(app, client, auth, dataset_id, {"z.txt": b"Zebras have black and white stripes.",
+                                                          "g.txt": b"Giraffes have very long necks."})
+    zebra = next(d["id"] for d in created["documents"] if d["name"] == "z.txt")
+    base = f"/datasets/{dataset_id}/documents/{zebra}"
+    segment_id = client.get(f"{base}/segments", headers=auth).get_json()["data"]["list"][0]["id"]
+
+    def found(strategy: str) -> bool:
+        hit = {"query": "zebra stripes", "retrieval_strategy": strategy, "score": 0.01}
+        return any(r["segment_id"] == segment_id
+                   for r in client.post(f"/datasets/{dataset_id}/hit", json=hit, headers=auth).get_json()["data"])
+
+    with app.app_context():
+        store, cache = get_vector_store(), get_fulltext_cache()
+        assert all(found(s) for s in ("semantic", "full_text", "hybrid"))
+        builds = cache.builds
+        assert found("full_text") and cache.builds == builds  # unchanged dataset: the snapshot is reused
+        client.post(f"{base}/segments/{segment_id}/enabled", json={"enabled": False}, headers=auth)
+        assert (store.count(uuid.UUID(dataset_id)), store.count(uuid.UUID(dataset_id), parked=True)) == (1, 1)
+        assert not any(found(s) for s in ("semantic", "full_text", "hybrid")) and cache.builds == builds + 1
+        client.post(f"{base}/segments/{segment_id}/enabled", json={"enabled": True}, headers=auth)
+        assert all(found(s) for s in ("semantic", "full_text", "hybrid")) and cache.builds == builds + 2
+        client.post(f"{base}/enabled", json={"enabled": False}, headers=auth)
+        assert not found("full_text") and store.count(uuid.UUID(dataset_id), parked=True) == 1
+        client.post(f"{base}/enabled", json={"enabled": True}, headers=auth)
+        assert found("full_text") and found("semantic")
+        client.post(f"{base}/delete", headers=auth)
+        assert not found("full_text") and store.count(uuid.UUID(dataset_id)) == 1
+
+
+def test_another_process_sees_changes_at_once(app, client, auth):
+    """A second app instance (its own snapshot cache, as another api process) over the same
+    database notices a change made through the first one."""
+    from config import TestingConfig
+    from llmops import create_app
+    from llmops.services import retrieval_service
+    from llmops.services.rag_runtime import get_fulltext_cache
+
+    dataset_id = new_dataset(client, auth)
+    created = index_files(app, client, auth, dataset_id, {"o.txt": b"Octopuses have three hearts."})
+    document_id = created["documents"][0]["id"]
+    second = create_app(TestingConfig, **dict(app.config))
+    with second.app_context():
+        account_id = uuid.UUID(client.get("/account", headers=auth).get_json()["data"]["id"])
+        query = ("octopus hearts", "full_text")
+        assert retrieval_service.retrieve(account_id, [uuid.UUID(dataset_id)], *query, k=3)
+    client.post(f"/datasets/{dataset_id}/documents/{document_id}/enabled", json={"enabled": False}, headers=auth)
+    with second.app_context():
+        assert retrieval_service.retrieve(account_id, [uuid.UUID(dataset_id)], *query, k=3) == []
+        assert get_fulltext_cache().builds == 2  # rebuilt from the new version, not merely filtered

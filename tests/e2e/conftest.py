@@ -10,14 +10,27 @@ import pytest
 
 from bench.harness import Stack
 from tests.conftest import NETGUARD_DIR, ROOT, _fresh_postgres_database, _fresh_redis
+from tests.fakes.upstream import FakeUpstream
 
 E2E_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 @pytest.fixture(scope="session")
-def stack(profile, tmp_path_factory, netguard_log, chroma_server):
+def slow_upstream():
+    """A fake upstream that takes a second to answer, served as the registry's ``ollama``
+    provider: requests stay in flight long enough to race for a quota."""
+    server = FakeUpstream().start()
+    server.behaviour.first_chunk_delay_s = 1.0
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream):
     workdir = tmp_path_factory.mktemp("e2e")
     env = {
+        "LLMOPS_BASE_URL_OLLAMA": slow_upstream.base_url,
+        "USAGE_FLUSH_INTERVAL_S": "0.5",
         "PYTHONPATH": f"{NETGUARD_DIR}:{ROOT}",
         "LLMOPS_NETGUARD_LOG": str(netguard_log),
         "MEMORY_REDISPATCH_AFTER_S": "2",

@@ -54,6 +54,8 @@ def test_readme_walkthrough_runs_verbatim(stack):
     assert output.count('"code": "success"') + output.count('"code":"success"') >= 6, output
     deltas = re.findall(r"event: agent_message\ndata: (\{.*?\})\n", output)
     assert "".join(json.loads(d)["answer"] for d in deltas).strip(), "the stream carried no model text"
+    assert '"object": "list"' in output or '"object":"list"' in output  # /v1/models
+    assert '"chat.completion"' in output and "data: [DONE]" in output  # /v1 blocking and streaming
 
 
 def test_stream_ends_in_agent_end_with_real_model_text(api, auth_headers):

@@ -1,0 +1,1 @@
+"""Compatibility surfaces: thin blueprints that keep each seed system's clients working."""

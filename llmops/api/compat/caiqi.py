@@ -1,0 +1,73 @@
+"""Seed 003's LLM service (API.md C3): ``/api/v1/chat/completions``, ``/api/v1/vision/completions``,
+``/api/v1/models``, with ``{"detail": ...}`` errors (the error handler answers this shape here).
+
+The seed's service had no authentication (an internal service). Here a request is charged to the
+API key it sends (``Authorization: Bearer``) or, when it sends none, to the key configured in
+``SEED003_API_KEY`` — so its existing clients work unchanged while quota, limits and usage still
+apply. Without either the answer is 401. Chat and models go through the same gateway service as
+``/v1``; the default model is the admin's active one (``POST /admin/models/active``).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from llmops.api.responses import json_body
+from llmops.errors import FailError, InvalidApiKeyError
+from llmops.schemas.openai import ChatMessageSchema
+from llmops.services import api_key_service, gateway_service, model_service, vision_service
+
+bp = Blueprint("caiqi", __name__, url_prefix="/api/v1")
+
+
+class Seed003ChatSchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    messages = fields.List(fields.Nested(ChatMessageSchema), required=True, validate=validate.Length(min=1, max=2000))
+    model = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
+    stream = fields.Boolean(load_default=False)
+
+
+CHAT_SCHEMA = Seed003ChatSchema()
+
+
+def _principal():
+    header = request.headers.get("Authorization")
+    if not header:
+        configured = current_app.config["SEED003_API_KEY"]
+        if not configured:
+            raise InvalidApiKeyError("no API key: send Authorization: Bearer <key>, or configure SEED003_API_KEY")
+        header = f"Bearer {configured}"
+    return api_key_service.authenticate(header)
+
+
+@bp.post("/chat/completions")
+def chat_completions():
+    principal = _principal()
+    body = json_body()
+    data = CHAT_SCHEMA.load(body)
+    model = data["model"] or model_service.active_model_name("language")
+    result = gateway_service.chat_completions(principal, {**body, "model": model, "stream": data["stream"]})
+    if isinstance(result, dict):
+        return jsonify(result)
+    return Response(result, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.post("/vision/completions")
+def vision_completions():
+    principal = _principal()
+    upload = request.files.get("image")
+    if upload is None:
+        raise FailError("image: a file is required (multipart field 'image')")
+    image = upload.read(current_app.config["UPLOAD_MAX_BYTES"] + 1)
+    if len(image) > current_app.config["UPLOAD_MAX_BYTES"]:
+        raise FailError("image: the file is too large", status=413)
+    return jsonify(vision_service.recognize(principal, image, request.form.get("model") or None))
+
+
+@bp.get("/models")
+def models():
+    return jsonify(gateway_service.list_models(_principal()))

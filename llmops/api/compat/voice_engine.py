@@ -1,0 +1,51 @@
+"""Seed 001, the voice AI engine's "custom LLM" (API.md C2): ``/chat/completions``,
+``/rag/chat/completions`` and ``/audio/chat/completions`` with API-key auth and OpenAI's chunk
+and error shapes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from llmops.api.responses import json_body
+from llmops.schemas.openai import VoiceEngineChatSchema
+from llmops.services import api_key_service, gateway_service, voice_engine_service
+
+bp = Blueprint("voice_engine", __name__)
+CHAT_SCHEMA = VoiceEngineChatSchema()
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def _principal():
+    return api_key_service.authenticate(request.headers.get("Authorization"))
+
+
+def _body() -> dict:
+    body = json_body()
+    body.setdefault("stream", True)  # the engine's default
+    CHAT_SCHEMA.load({**voice_engine_service.upstream_body(body), "context": body.get("context")})
+    return body
+
+
+@bp.post("/chat/completions")
+def chat_completions():
+    principal = _principal()
+    body = voice_engine_service.upstream_body(_body())
+    result = gateway_service.chat_completions(principal, body)
+    if isinstance(result, dict):
+        return jsonify(result)
+    return Response(result, mimetype="text/event-stream", headers=SSE_HEADERS)
+
+
+@bp.post("/rag/chat/completions")
+def rag_chat_completions():
+    principal = _principal()
+    body = _body()
+    return Response(stream_with_context(voice_engine_service.rag_stream(principal, body)),
+                    mimetype="text/event-stream", headers=SSE_HEADERS)
+
+
+@bp.post("/audio/chat/completions")
+def audio_chat_completions():
+    principal = _principal()
+    frames = voice_engine_service.open_audio(principal, _body())
+    return Response(frames, mimetype="text/event-stream", headers=SSE_HEADERS)

@@ -1,0 +1,72 @@
+"""The OpenAI-compatible API under ``/v1`` (API.md B): API-key auth, OpenAI request and error
+shapes (the error handler answers ``{"error": {message, type, param, code}}`` for this blueprint)."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, jsonify, request
+from marshmallow import ValidationError
+
+from llmops.api.responses import json_body
+from llmops.api.sse import sse_response
+from llmops.schemas.openai import AppChatSchema, ChatCompletionSchema, EmbeddingSchema
+from llmops.services import api_key_service, billing_service, gateway_service
+
+bp = Blueprint("openai", __name__, url_prefix="/v1")
+# Schema instances are reusable for load(); building one per request costs ~0.2 ms on the hot path.
+CHAT_SCHEMA, EMBEDDING_SCHEMA, APP_CHAT_SCHEMA = ChatCompletionSchema(), EmbeddingSchema(), AppChatSchema()
+
+
+def _principal():
+    return api_key_service.authenticate(request.headers.get("Authorization"))
+
+
+def _validated(schema, body: dict) -> dict:
+    """Check ``body`` and return it unchanged (unknown fields go upstream as sent)."""
+    if not isinstance(body, dict):
+        raise ValidationError({"_schema": ["the body must be a JSON object"]})
+    schema.load(body)
+    return body
+
+
+@bp.post("/chat/completions")
+def chat_completions():
+    principal = _principal()
+    body = _validated(CHAT_SCHEMA, json_body())
+    result = gateway_service.chat_completions(principal, body)
+    if isinstance(result, dict):
+        return jsonify(result)
+    return Response(result, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/models")
+def models():
+    return jsonify(gateway_service.list_models(_principal()))
+
+
+@bp.get("/dashboard/billing/subscription")
+def billing_subscription():
+    return jsonify(billing_service.subscription(_principal()))
+
+
+@bp.get("/dashboard/billing/usage")
+def billing_usage():
+    principal = _principal()
+    return jsonify(billing_service.billing_usage(principal, request.args.get("start_date"),
+                                                 request.args.get("end_date")))
+
+
+@bp.post("/embeddings")
+def embeddings():
+    principal = _principal()
+    return jsonify(gateway_service.embeddings(principal, _validated(EMBEDDING_SCHEMA, json_body())))
+
+
+@bp.post("/apps/<uuid:app_id>/chat")
+def app_chat(app_id: uuid.UUID):
+    principal = _principal()
+    data = APP_CHAT_SCHEMA.load(json_body())
+    result = gateway_service.app_chat(principal, app_id, **data)
+    return sse_response(result) if data["stream"] else jsonify(result)

@@ -1,0 +1,43 @@
+"""API key request schemas (API.md A "API keys, usage, models, admin")."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+MAX_QUOTA = 10**15
+
+
+class ApiKeyCreateSchema(Schema):
+    """``quota`` in tokens (absent/null: unlimited); ``expires_at`` in Unix seconds; ``models``
+    an allow-list of model names (empty: all); ``rpm``/``tpm`` per-minute limits (null: none)."""
+
+    remark = fields.String(load_default="", validate=validate.Length(max=255))
+    quota = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_QUOTA))
+    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**40))
+    models = fields.List(fields.String(validate=validate.Length(min=1, max=128)), load_default=list,
+                         validate=validate.Length(max=100))
+    rpm = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000))
+    tpm = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10**12))
+    app_id = fields.UUID(load_default=None, allow_none=True)
+
+
+class ApiKeyUpdateSchema(Schema):
+    remark = fields.String(validate=validate.Length(max=255))
+    quota = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_QUOTA))
+    expires_at = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**40))
+    models = fields.List(fields.String(validate=validate.Length(min=1, max=128)), validate=validate.Length(max=100))
+    rpm = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1_000_000))
+    tpm = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10**12))
+    app_id = fields.UUID(allow_none=True)
+
+
+class IsActiveSchema(Schema):
+    is_active = fields.Boolean(required=True)
+
+
+class UsageQuerySchema(Schema):
+    """``GET /usage``: UTC days ``start_date`` (inclusive) to ``end_date`` (exclusive), YYYY-MM-DD."""
+
+    start_date = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"))
+    end_date = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"))
+    api_key_id = fields.UUID(load_default=None)

@@ -1,0 +1,392 @@
+"""The OpenAI-compatible gateway (API.md B): ``/v1/chat/completions``, ``/v1/models``,
+``/v1/embeddings`` for API-key callers.
+
+A chat request: key (cached) → model allow-list → registry resolution (alias → ordered upstream
+models) → RPM/TPM (``limits``, the flask-limiter storage) → quota reservation (``llmops.quota``:
+estimated prompt tokens + ``max_tokens``) → upstream calls in fallback order → the stream relayed
+line by line as it arrives → settle the quota with the real usage → one usage record (buffered,
+``usage_service``). The client's JSON goes upstream unchanged apart from ``model`` (and
+``stream_options.include_usage``, which we always ask for and strip when the client did not).
+Usage comes from the upstream's ``usage``; when it sends none (llama.cpp while streaming) it is
+estimated (``llmops.providers.tokens``) and the record is flagged ``estimated``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from flask import current_app
+from limits import RateLimitItemPerMinute
+
+from llmops import metrics
+from llmops.errors import (
+    AppError,
+    ModelNotAllowedError,
+    ModelNotFoundError,
+    QuotaExceededError,
+    RateLimitedError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+from llmops.extensions import limiter
+from llmops.providers.errors import ModelNotFound, ProviderBadRequest, ProviderError, ProviderRateLimited, ProviderTimeout
+from llmops.providers.registry import ModelSpec
+from llmops.providers.relay import RelayClient
+from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
+from llmops.services import chat_service, model_service, usage_service
+from llmops.services.api_key_service import KeyPrincipal
+from llmops.services.rag_runtime import get_embedding_model
+
+_lock = threading.Lock()
+
+
+class UpstreamRejectedError(AppError):
+    """The upstream refused the request itself (4xx other than 429): its status and message."""
+
+    code, openai_type = "fail", "invalid_request_error"
+
+
+@dataclass
+class Call:
+    """Accounting of one gateway request."""
+
+    principal: KeyPrincipal
+    model: str
+    endpoint: str
+    is_stream: bool
+    reserved: int = 0
+    spec: ModelSpec | None = None
+    started: float = field(default_factory=time.perf_counter)
+    first_token_ms: int | None = None
+
+    def finish(self, prompt_tokens: int, completion_tokens: int, estimated: bool, status: str,
+               status_code: int = 200, error: str = "") -> None:
+        """Settle the reservation with the tokens used and queue the usage record."""
+        used = prompt_tokens + completion_tokens
+        spec = self.spec
+        metrics.observe_llm("gateway", spec.provider if spec else "", spec.name if spec else self.model, status,
+                            prompt_tokens, completion_tokens, self.first_token_ms)
+        current_app.extensions["quota_ledger"].settle(self.principal.id, self.principal.quota, self.reserved, used)
+        self.reserved = used
+        cost = (prompt_tokens * spec.input_price + completion_tokens * spec.output_price) / 1e6 if spec else 0.0
+        usage_service.record(
+            api_key_id=str(self.principal.id), account_id=str(self.principal.account_id), endpoint=self.endpoint,
+            model=self.model, provider=spec.provider if spec else "", is_stream=self.is_stream,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, estimated=estimated,
+            cost_usd=cost, latency_ms=int((time.perf_counter() - self.started) * 1000),
+            first_token_ms=self.first_token_ms, status=status, status_code=status_code, error=error,
+        )
+
+
+def list_models(principal: KeyPrincipal) -> dict:
+    """OpenAI's model list: configured models and aliases the key may use."""
+    registry = model_service.get_registry()
+    names: dict[str, str] = {}
+    for provider in registry.providers.values():
+        if registry.is_configured(provider.name):
+            for model in provider.models.values():
+                names.setdefault(model.name, provider.name)
+    for alias in registry.aliases:
+        with contextlib.suppress(ModelNotFound):
+            registry.resolve(alias)
+            names.setdefault(alias, "llmops")
+    embedding = get_embedding_model()
+    names.setdefault(embedding.name, "llmops")
+    allowed = set(principal.models)
+    return {"object": "list", "data": [
+        {"id": name, "object": "model", "created": 0, "owned_by": owner}
+        for name, owner in names.items() if not allowed or name in allowed
+    ]}
+
+
+def chat_completions(principal: KeyPrincipal, body: dict) -> dict | StreamRelay:
+    """Relay one chat completion → the upstream's JSON, or (``stream``) an iterator of SSE frames
+    ending with ``data: [DONE]``. Raises 403/404/429/502/504 ``AppError``s before any byte."""
+    model = body["model"]
+    stream = bool(body.get("stream"))
+    specs = _resolve(principal, model)
+    call = Call(principal, model, "chat.completions", stream)
+    prompt_estimate = estimate_messages_tokens(body["messages"])
+    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or specs[0].max_output
+    reservation = prompt_estimate + int(max_tokens)
+    _rate_limit(principal, reservation)
+    call.reserved = reservation
+    if not current_app.extensions["quota_ledger"].reserve(principal.id, principal.quota, principal.used_quota,
+                                                          call.reserved):
+        call.reserved = 0
+        metrics.QUOTA_REFUSALS.labels("quota").inc()
+        raise QuotaExceededError(f"The API key's quota is used up (this request may need {reservation} "
+                                 "tokens: estimated prompt + max_tokens)")
+    if stream:
+        return _stream(call, body, specs, prompt_estimate)
+    return _complete(call, body, specs, prompt_estimate)
+
+
+def _complete(call: Call, body: dict, specs: list[ModelSpec], prompt_estimate: int) -> dict:
+    def attempt(spec: ModelSpec) -> dict:
+        return _relay(spec).post_json("chat/completions", {**body, "model": spec.name})
+
+    result = _with_fallbacks(call, specs, attempt)
+    usage = result.get("usage") or {}
+    if usage.get("prompt_tokens") is not None:
+        call.finish(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), False, "success")
+    else:
+        text = "".join(((c.get("message") or {}).get("content") or "") for c in result.get("choices") or [])
+        call.finish(prompt_estimate, estimate_tokens(text), True, "success")
+    return result
+
+
+def _stream(call: Call, body: dict, specs: list[ModelSpec], prompt_estimate: int) -> StreamRelay:
+    wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    stack = contextlib.ExitStack()
+
+    def attempt(spec: ModelSpec):
+        upstream_body = {**body, "model": spec.name,
+                         "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
+        return stack.enter_context(_relay(spec).stream_lines("chat/completions", upstream_body))
+
+    lines = _with_fallbacks(call, specs, attempt)  # errors here keep their HTTP status
+    return StreamRelay(current_app._get_current_object(), call, lines, stack, wants_usage, prompt_estimate)
+
+
+class StreamRelay:
+    """The SSE frames of one relayed stream, ending with ``data: [DONE]``.
+
+    Iterate it to relay; the server calls ``close()`` when the response ends or the client goes
+    away, which closes the upstream connection and settles the quota with what was sent (status
+    ``stop``) even when iteration never started. An upstream failure mid-stream becomes an
+    OpenAI-shaped ``error`` chunk followed by ``[DONE]``.
+    """
+
+    def __init__(self, app, call: Call, lines: Iterator[str], stack: contextlib.ExitStack, wants_usage: bool,
+                 prompt_estimate: int):
+        self.app, self.call, self.lines, self.stack = app, call, lines, stack
+        self.wants_usage, self.prompt_estimate = wants_usage, prompt_estimate
+        self.usage: dict | None = None
+        self.parts: list[str] = []
+        self.finished = False
+
+    def __iter__(self) -> Iterator[str]:
+        call = self.call
+        chunk: dict = {}
+        try:
+            for payload in self.lines:
+                if payload == "[DONE]":
+                    break
+                try:
+                    chunk = json.loads(payload)
+                except ValueError:
+                    continue  # not JSON (a comment or keep-alive): nothing to relay
+                if chunk.get("usage"):
+                    self.usage = chunk["usage"]
+                    if not self.wants_usage:
+                        if not chunk.get("choices"):
+                            continue  # the usage-only chunk the client did not ask for
+                        chunk.pop("usage")
+                        payload = json.dumps(chunk, separators=(",", ":"), ensure_ascii=False)
+                for choice in chunk.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        if call.first_token_ms is None:
+                            call.first_token_ms = int((time.perf_counter() - call.started) * 1000)
+                        self.parts.append(text)
+                yield f"data: {payload}\n\n"
+        except ProviderError as exc:
+            self._finish("error", exc.status or 502, exc.message)
+            error = {"message": exc.message, "type": "upstream_error", "param": None, "code": "upstream_error"}
+            yield f"data: {json.dumps({'error': error})}\n\n"
+        else:
+            if self.wants_usage and not self.usage:
+                # The client asked for a usage chunk and the upstream sent none (llama.cpp does
+                # not while streaming): send our estimate, flagged, as OpenAI's last chunk.
+                prompt, completion = self.prompt_estimate, estimate_tokens("".join(self.parts))
+                final = {"id": chunk.get("id", ""), "object": "chat.completion.chunk", "created": chunk.get("created", 0),
+                         "model": chunk.get("model", call.model), "choices": [],
+                         "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                   "total_tokens": prompt + completion, "estimated": True}}
+                yield f"data: {json.dumps(final, separators=(',', ':'))}\n\n"
+            self._finish("success", 200, "")
+        yield "data: [DONE]\n\n"
+
+    def close(self) -> None:
+        self._finish("stop", 499, "the client closed the stream")
+
+    def _finish(self, status: str, status_code: int, error: str) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.stack.close()
+        with self.app.app_context():
+            usage = self.usage
+            if usage and usage.get("prompt_tokens") is not None:
+                self.call.finish(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
+                                 False, status, status_code, error)
+            else:
+                self.call.finish(self.prompt_estimate, estimate_tokens("".join(self.parts)), True, status,
+                                 status_code, error)
+
+
+def _with_fallbacks(call: Call, specs: list[ModelSpec], attempt):
+    """``attempt(spec)`` for each upstream in order (cooling ones last) until one answers; 429,
+    5xx, timeouts and connection errors move on, other upstream 4xx end the request."""
+    cooldowns = current_app.extensions.setdefault("gateway_cooldowns", {})
+    now = time.monotonic()
+    ordered = sorted(specs, key=lambda s: cooldowns.get((s.provider, s.name), 0) > now)
+    last: ProviderError | None = None
+    metrics.GATEWAY_OVERHEAD.labels(call.endpoint).observe(time.perf_counter() - call.started)
+    for index, spec in enumerate(ordered):
+        call.spec = spec
+        try:
+            result = attempt(spec)
+            if index:
+                metrics.GATEWAY_FALLBACKS.labels(call.model).inc()
+            return result
+        except ProviderBadRequest as exc:
+            call.finish(0, 0, False, "error", exc.status or 400, exc.message)
+            raise UpstreamRejectedError(exc.message, status=exc.status or 400) from exc
+        except ProviderError as exc:
+            last = exc
+            if not exc.retryable:
+                break
+            with _lock:
+                cooldowns[(spec.provider, spec.name)] = time.monotonic() + current_app.config["GATEWAY_COOLDOWN_S"]
+    assert last is not None
+    status = 504 if isinstance(last, ProviderTimeout) else 429 if isinstance(last, ProviderRateLimited) else 502
+    call.finish(0, 0, False, "error", status, last.message)
+    if status == 504:
+        raise UpstreamTimeoutError(last.message)
+    if status == 429:
+        raise RateLimitedError(f"every upstream for this model is rate limiting: {last.message}")
+    raise UpstreamError(last.message)
+
+
+def embeddings(principal: KeyPrincipal, body: dict) -> dict:
+    """OpenAI ``/v1/embeddings`` over the configured embedding model; ``encoding_format`` float
+    (lists of floats) or base64 (little-endian float32, what the openai SDK asks for)."""
+    model = get_embedding_model()
+    if body["model"] != model.name:
+        raise ModelNotFoundError(f"The model '{body['model']}' is not an embedding model here (use '{model.name}')")
+    if principal.models and model.name not in principal.models:
+        raise ModelNotAllowedError(f"This API key may not use the model '{model.name}'")
+    texts = [body["input"]] if isinstance(body["input"], str) else list(body["input"])
+    tokens = sum(model.count_tokens(t) for t in texts)
+    _rate_limit(principal, tokens)
+    call = Call(principal, model.name, "embeddings", False, reserved=tokens)
+    if not current_app.extensions["quota_ledger"].reserve(principal.id, principal.quota, principal.used_quota, tokens):
+        metrics.QUOTA_REFUSALS.labels("quota").inc()
+        raise QuotaExceededError()
+    try:
+        vectors = model.embed(texts)
+    except ProviderError as exc:
+        call.finish(0, 0, False, "error", exc.status or 502, exc.message)
+        raise UpstreamError(exc.message) from exc
+    call.finish(tokens, 0, False, "success")
+    as_base64 = body.get("encoding_format") == "base64"
+    data = [{"object": "embedding", "index": i,
+             "embedding": base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode() if as_base64 else v}
+            for i, v in enumerate(vectors)]
+    return {"object": "list", "data": data, "model": model.name,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+def app_chat(principal: KeyPrincipal, app_id: uuid.UUID, query: str, conversation_id: uuid.UUID | None,
+             end_user_id: str | None, stream: bool) -> dict | Iterator[tuple[str, dict]]:
+    """Open API: a turn of the key's account's **published** app → the message (blocking) or the
+    studio's SSE events (API.md A "Debug-chat SSE"). The key's quota, limits, usage and allow-list
+    (by the app's model) apply as for ``/v1/chat/completions``. A key bound to an app may only
+    call that app (403)."""
+    if principal.app_id is not None and principal.app_id != app_id:
+        raise ModelNotAllowedError("This API key is bound to another app")
+    turn = chat_service.prepare_api_turn(principal.account_id, app_id, query, conversation_id, end_user_id)
+    if principal.models and turn.model not in principal.models:
+        raise ModelNotAllowedError(f"This API key may not use the model '{turn.model}' of this app")
+    spec = model_service.get_model(turn.provider, turn.model)
+    call = Call(principal, turn.model, "apps.chat", stream, spec=spec)
+    estimate = estimate_messages_tokens(turn.messages) + int(turn.parameters.get("max_tokens") or spec.max_output)
+    _rate_limit(principal, estimate)
+    if not current_app.extensions["quota_ledger"].reserve(principal.id, principal.quota, principal.used_quota, estimate):
+        metrics.QUOTA_REFUSALS.labels("quota").inc()
+        raise QuotaExceededError()
+    call.reserved = estimate
+    if not stream:
+        try:
+            message = chat_service.complete_debug_turn(turn)
+        except AppError as exc:
+            call.finish(0, 0, False, "error", exc.status, exc.message)
+            raise
+        _finish_app_turn(call, turn.message_id)
+        return message
+    return _app_events(current_app._get_current_object(), call, turn)
+
+
+def _app_events(app, call: Call, turn) -> Iterator[tuple[str, dict]]:
+    events = chat_service.stream_debug_turn(turn)
+    try:
+        yield from events
+    finally:
+        events.close()  # a client gone mid-stream: the service saves the partial answer first
+        with app.app_context():
+            _finish_app_turn(call, turn.message_id)
+
+
+def _finish_app_turn(call: Call, message_id: uuid.UUID) -> None:
+    """Settle the quota and record usage from the saved message."""
+    message = chat_service.get_message_usage(message_id)
+    if message is None:
+        call.finish(0, 0, False, "error", 500, "the turn was not saved")
+        return
+    call.first_token_ms = message["first_token_ms"]
+    status = {"normal": "success", "stop": "stop"}.get(message["status"], "error")
+    call.finish(message["prompt_tokens"], message["completion_tokens"], message["estimated"], status,
+                200 if status != "error" else 502, message["error"])
+
+
+def _resolve(principal: KeyPrincipal, model: str) -> list[ModelSpec]:
+    if principal.models and model not in principal.models:
+        raise ModelNotAllowedError(f"This API key may not use the model '{model}'")
+    try:
+        return model_service.get_registry().resolve(model)
+    except ModelNotFound as exc:
+        raise ModelNotFoundError(str(exc)) from exc
+
+
+def _rate_limit(principal: KeyPrincipal, tokens: int) -> None:
+    """RPM and TPM of the key (TPM counts estimated prompt + max_tokens when the request starts)."""
+    if principal.rpm is None and principal.tpm is None:
+        return
+    strategy = limiter.limiter
+    key = str(principal.id)
+    if principal.rpm is not None and not strategy.hit(RateLimitItemPerMinute(principal.rpm), "gw-rpm", key):
+        metrics.QUOTA_REFUSALS.labels("rpm").inc()
+        raise RateLimitedError(f"Rate limit reached: {principal.rpm} requests per minute for this API key")
+    if principal.tpm is not None and not strategy.hit(RateLimitItemPerMinute(principal.tpm), "gw-tpm", key,
+                                                      cost=max(tokens, 1)):
+        metrics.QUOTA_REFUSALS.labels("tpm").inc()
+        raise RateLimitedError(f"Rate limit reached: {principal.tpm} tokens per minute for this API key")
+
+
+def _relay(spec: ModelSpec) -> RelayClient:
+    registry = model_service.get_registry()
+    provider = registry.provider(spec.provider)
+    api_key = registry.api_key(spec.provider)
+    clients = current_app.extensions.setdefault("relay_clients", {})
+    key = (spec.provider, provider.base_url, api_key)
+    client = clients.get(key)
+    if client is None:
+        with _lock:
+            client = clients.get(key)
+            if client is None:
+                config = current_app.config
+                client = RelayClient(provider.base_url, api_key, connect_timeout=config["LLM_CONNECT_TIMEOUT_S"],
+                                     read_timeout=config["LLM_READ_TIMEOUT_S"])
+                clients[key] = client
+    return client
+

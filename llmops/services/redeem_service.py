@@ -1,0 +1,80 @@
+"""Redeem codes (API.md A ``POST /admin/redeem-codes``, C4 ``/api/redeem``; seed 004).
+
+A code is 24 random characters shown once to the admin who generates it; only its SHA-256 is
+stored. Redeeming is one conditional ``UPDATE ... WHERE redeemed_at IS NULL`` in the same
+transaction as the credit to the key's quota, so a code credits exactly one key once under any
+concurrency. Unknown, used and expired codes get one generic answer (no oracle for guessing);
+the routes are also rate limited per key and per IP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from llmops.errors import FailError
+from llmops.extensions import db
+from llmops.models import ApiKey, RedeemCode
+from llmops.models.base import unix, utcnow
+from llmops.services.api_key_service import KeyPrincipal, forget_principal
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get typed by hand
+GENERIC_ERROR = "The code is invalid or has already been used"
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().replace("-", "").encode()).hexdigest()
+
+
+def generate(count: int, quota: int, expires_at: int | None = None, created_by: uuid.UUID | None = None) -> list[str]:
+    """``count`` new codes worth ``quota`` tokens each → the plain codes (``XXXX-XXXX-...``)."""
+    now, expiry = utcnow(), None if expires_at is None else datetime.fromtimestamp(expires_at, UTC).replace(tzinfo=None)
+    codes = []
+    for _ in range(count):
+        raw = "".join(secrets.choice(ALPHABET) for _ in range(24))
+        codes.append("-".join(raw[i:i + 4] for i in range(0, 24, 4)))
+    db.session.execute(sa.insert(RedeemCode), [
+        {"id": uuid.uuid4(), "code_hash": _hash(code), "quota": quota, "expires_at": expiry, "created_by": created_by,
+         "created_at": now} for code in codes])
+    db.session.commit()
+    return codes
+
+
+def peek(code: str) -> dict:
+    """What a valid, unused code is worth; the generic error otherwise."""
+    row = _usable(code)
+    return {"quota": row.quota, "expires_at": unix(row.expires_at), "status": "valid"}
+
+
+def redeem(principal: KeyPrincipal, code: str) -> dict:
+    """Credit the calling key with the code's quota, exactly once → the key's new quota."""
+    if principal.quota is None:
+        raise FailError("This API key has no quota limit: there is nothing to add a code to")
+    now = utcnow()
+    table = RedeemCode.__table__
+    claimed = db.session.execute(
+        table.update().where(table.c.code_hash == _hash(code), table.c.redeemed_at.is_(None),
+                             sa.or_(table.c.expires_at.is_(None), table.c.expires_at > now))
+        .values(redeemed_at=now, redeemed_by_key_id=principal.id).returning(table.c.quota)).first()
+    if claimed is None:
+        db.session.rollback()
+        raise FailError(GENERIC_ERROR)
+    credit = int(claimed.quota)
+    db.session.execute(sa.update(ApiKey).where(ApiKey.id == principal.id).values(quota=ApiKey.quota + credit))
+    new_quota = db.session.scalar(sa.select(ApiKey.quota).where(ApiKey.id == principal.id))
+    db.session.commit()
+    current_app.extensions["quota_ledger"].credit(principal.id, credit)
+    forget_principal(principal.id)
+    return {"credited": credit, "quota": new_quota}
+
+
+def _usable(code: str) -> RedeemCode:
+    row = db.session.scalar(sa.select(RedeemCode).where(RedeemCode.code_hash == _hash(code or "")))
+    if row is None or row.redeemed_at is not None or (row.expires_at is not None and row.expires_at <= utcnow()):
+        raise FailError(GENERIC_ERROR)
+    return row

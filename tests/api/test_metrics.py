@@ -1,0 +1,41 @@
+"""``/metrics``: Prometheus text with the llmops_* series (API.md C4)."""
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.api.test_api_keys import new_key
+from tests.api.test_gateway import MODEL, sdk
+
+
+def scrape(client) -> dict:
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.content_type.startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append(sample)
+    return samples
+
+
+def total(samples: dict, name: str, **labels) -> float:
+    return sum(s.value for s in samples.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def test_metrics_follow_gateway_traffic(app, client, auth, fake):
+    before = scrape(client)
+    key = new_key(client, auth, quota=20)
+    gateway = sdk(app, key["key"])
+    gateway.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+    try:
+        gateway.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+    except Exception:  # noqa: BLE001 — the second call is over quota on purpose
+        pass
+    after = scrape(client)
+    grew = lambda name, **labels: total(after, name, **labels) - total(before, name, **labels)  # noqa: E731
+    assert grew("llmops_llm_requests_total", surface="gateway", provider="local", status="success") == 1
+    assert grew("llmops_llm_tokens_total", provider="local", type="completion") == 4
+    assert grew("llmops_quota_refusals_total", reason="quota") == 1
+    assert grew("llmops_gateway_overhead_seconds_count", endpoint="chat.completions") == 1
+    assert grew("llmops_http_requests_total", endpoint="/v1/chat/completions", status="429") == 1
+    assert "llmops_http_request_duration_seconds_bucket" in after
+    assert {s.labels["queue"] for s in after["llmops_queue_depth"]} == {"indexing", "memory", "usage"}
+    assert all(name.startswith(("llmops_", "python_", "process_")) for name in after)
