@@ -88,6 +88,12 @@ class Config:
     INSTANCE_DIR = Path(_env("LLMOPS_INSTANCE_DIR", str(BASE_DIR / "instance")))
     SECRET_KEY = _env("SECRET_KEY", "dev-secret-change-me-in-production-0123456789")
     JWT_SECRET_KEY = _env("JWT_SECRET_KEY", SECRET_KEY)
+    # Encrypts secrets kept for users (seed 000's per-conversation upstream API keys); derived
+    # from SECRET_KEY when unset. Changing it makes the stored keys unreadable (they must be re-sent).
+    DATA_ENCRYPTION_KEY = _env("DATA_ENCRYPTION_KEY", SECRET_KEY)
+    # Seed 000's document upload answers once the document is indexed (its clients expect the
+    # segment count); past this many seconds it answers with the document still indexing.
+    SEED000_UPLOAD_WAIT_S = _env_float("SEED000_UPLOAD_WAIT_S", 120.0)
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(hours=_env_int("JWT_ACCESS_TOKEN_HOURS", 24 * 7))
     JWT_ENCODE_ISSUER = "llmops"
     JWT_DECODE_ISSUER = "llmops"
@@ -168,6 +174,9 @@ class Config:
     QUOTA_TOKENS_PER_USD = _env_int("QUOTA_TOKENS_PER_USD", 500_000)
     # /api/redeem, per IP and per presented key: guessing codes is slowed down.
     REDEEM_RATE_LIMIT = _env("REDEEM_RATE_LIMIT", "10 per minute")
+    # Seed 004's rate_limit.billing_query_limit / log_query_limit, per API key (per minute there).
+    BILLING_QUERY_RATE_LIMIT = _env("BILLING_QUERY_RATE_LIMIT", "10 per minute")
+    LOG_QUERY_RATE_LIMIT = _env("LOG_QUERY_RATE_LIMIT", "20 per minute")
     # Seed 003's /api/v1 clients send no key (it was an internal service): their requests are
     # charged to this API key (create one with `flask --app wsgi llmops create-api-key`).
     SEED003_API_KEY = _env("SEED003_API_KEY")
@@ -200,6 +209,11 @@ class TestingConfig(Config):
     LOGIN_RATE_LIMIT = "1000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     LLM_MAX_RETRIES = 0
+    # Tests drain the usage buffer themselves (``tests/api/test_gateway.flush``); a background flush
+    # in between would send records to the broker, out of the test's reach.
+    USAGE_FLUSH_INTERVAL_S = 3600.0
+    # API tests index documents themselves; seed 000's upload answers at once.
+    SEED000_UPLOAD_WAIT_S = 0.0
 
 
 CONFIGS = {"default": Config, "production": ProductionConfig, "testing": TestingConfig}

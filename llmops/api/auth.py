@@ -3,12 +3,19 @@ and 401 envelopes for every token problem."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
+from flask import request
 from flask_jwt_extended import JWTManager, get_jwt_identity
 
-from llmops.api.responses import envelope
+from llmops.api.error_handlers import unauthorized_response
 from llmops.services import account_service
+
+
+def api_key_bucket() -> str:
+    """flask-limiter key of the presented API key (hashed: keys never land in limiter storage)."""
+    return "key:" + hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
 
 
 def current_account_id() -> uuid.UUID:
@@ -18,7 +25,7 @@ def current_account_id() -> uuid.UUID:
 
 def init_jwt(jwt: JWTManager) -> None:
     def unauthorized(message: str):
-        return envelope("unauthorized", {}, message, 401)
+        return unauthorized_response(message)
 
     jwt.unauthorized_loader(lambda reason: unauthorized(f"authentication required: {reason}"))
     jwt.invalid_token_loader(lambda reason: unauthorized(f"invalid token: {reason}"))

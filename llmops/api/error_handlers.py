@@ -1,5 +1,6 @@
 """The one error handler: every error becomes the studio envelope with its real HTTP status —
-or, on the OpenAI-compatible routes (``/v1``), OpenAI's ``{"error": {message, type, param, code}}``.
+or, on the OpenAI-compatible routes (``/v1``), OpenAI's ``{"error": {message, type, param, code}}``;
+on seed 003's routes ``{"detail"}``, on seed 000's ``{"error"}`` / ``{"success": false, "message"}``.
 
 * ``AppError`` subclasses (raised by services) carry their code and status;
 * marshmallow ``ValidationError`` → 422 ``validate_error``: ``message`` is the first message
@@ -24,6 +25,24 @@ OPENAI_TYPES = {401: "invalid_request_error", 403: "permission_error", 404: "inv
 
 
 DETAIL_BLUEPRINTS = ("caiqi",)  # seed 003: FastAPI-style {"detail": "..."}
+SEED000_BLUEPRINTS = ("llm_backend",)  # seed 000: {"error": "..."}; its RAG routes {"success": false, "message"}
+
+
+def _seed000_route() -> bool:
+    return request.blueprint in SEED000_BLUEPRINTS
+
+
+def seed000_error(message: str, status: int, fields: dict | None = None):
+    """Seed 000's error bodies (Gin style): ``{"error": message}``, and on ``/api/rag/*``
+    ``{"success": false, "message": message}``; ``fields`` names the bad fields. A bad request
+    is 400 there (its documented status, also for "username already exists"), not 422 or 409."""
+    status = 400 if status in (409, 422) else status
+    body = {"success": False, "message": message} if request.path.startswith("/api/rag/") else {"error": message}
+    if fields:
+        body["fields"] = fields
+    response = jsonify(body)
+    response.status_code = status
+    return response
 
 
 def _detail_route() -> bool:
@@ -66,6 +85,8 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
 
 
 def handle_app_error(exc: AppError):
+    if _seed000_route():
+        return seed000_error(exc.message, exc.status, exc.data if isinstance(exc.data, dict) and exc.data else None)
     if _detail_route():
         return detail_error(exc.message, exc.status)
     if _openai_route():
@@ -79,6 +100,8 @@ def handle_app_error(exc: AppError):
 def handle_validation_error(exc: ValidationError):
     fields = flatten_messages(exc.messages)
     first_field, first_messages = next(iter(fields.items()), ("body", ["invalid input"]))
+    if _seed000_route():
+        return seed000_error(f"{first_field}: {first_messages[0]}", 400, fields)
     if _detail_route():
         return detail_error(f"{first_field}: {first_messages[0]}", 422)
     if _openai_route():  # OpenAI answers 400 for a malformed request, naming the parameter
@@ -91,6 +114,8 @@ def handle_http_exception(exc: HTTPException):
     message = exc.description if isinstance(exc.description, str) else exc.name
     if status == 429:
         message = f"too many requests: {exc.description}"
+    if _seed000_route():
+        return seed000_error(message, status)
     if _detail_route():
         return detail_error(message, status)
     if _openai_route():
@@ -100,11 +125,22 @@ def handle_http_exception(exc: HTTPException):
 
 def handle_unexpected(exc: Exception):
     current_app.logger.exception("unhandled error")
+    if _seed000_route():
+        return seed000_error("internal server error", 500)
     if _detail_route():
         return detail_error("internal server error", 500)
     if _openai_route():
         return openai_error("internal server error", 500)
     return envelope("fail", {}, "internal server error", 500)
+
+
+def unauthorized_response(message: str):
+    """401 in the shape of the route's family (JWT problems are reported through this)."""
+    if _seed000_route():
+        return seed000_error(message, 401)
+    if _detail_route():
+        return detail_error(message, 401)
+    return envelope("unauthorized", {}, message, 401)
 
 
 def init_app(app: Flask) -> None:

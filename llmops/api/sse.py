@@ -30,18 +30,22 @@ def frame(event: str, data) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def sse_response(events: Iterator[tuple[str, dict]]) -> Response:
-    """Stream ``events`` as SSE with pings and clean error handling."""
+def sse_response(events: Iterator[tuple[str, dict]], render=frame, ping: str | None = None) -> Response:
+    """Stream ``events`` as SSE with pings and clean error handling.
+
+    ``render(event, data) -> str`` makes a frame (default ``frame``); ``ping`` is the keep-alive
+    text (default a ``ping`` event; a compatibility surface may use an SSE comment ``": ping\n\n"``,
+    which every SSE client ignores)."""
     app = current_app._get_current_object()
     interval = app.config["SSE_PING_INTERVAL_S"]
     return Response(
-        _body(app, events, interval),
+        _body(app, events, interval, render, ping if ping is not None else frame("ping", {})),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"},
     )
 
 
-def _body(app, events: Iterator[tuple[str, dict]], interval: float) -> Iterator[str]:
+def _body(app, events: Iterator[tuple[str, dict]], interval: float, render, ping: str) -> Iterator[str]:
     items: queue.Queue = queue.Queue()
     cancelled = threading.Event()
 
@@ -70,10 +74,10 @@ def _body(app, events: Iterator[tuple[str, dict]], interval: float) -> Iterator[
             try:
                 item = items.get(timeout=interval)
             except queue.Empty:
-                yield frame("ping", {})
+                yield ping
                 continue
             if item is _END:
                 return
-            yield frame(*item)
+            yield render(*item)
     finally:
         cancelled.set()

@@ -4,12 +4,12 @@ from llmops.models.account import Account
 from llmops.models.api_key import ActiveModel, ApiKey, RedeemCode, UsageDaily, UsageLog
 from llmops.models.app import App, AppConfig
 from llmops.models.base import Base
-from llmops.models.conversation import Conversation, Message
+from llmops.models.conversation import Conversation, Message, ModelConversation
 from llmops.models.dataset import AppDatasetJoin, Dataset, DatasetQuery, Document, Segment, SegmentTerm, UploadFile
 from llmops.models.platform import ProviderOverride, StateEntry
 
 __all__ = [
     "Account", "ActiveModel", "ApiKey", "App", "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset",
-    "DatasetQuery", "Document", "Message", "ProviderOverride", "RedeemCode", "Segment", "SegmentTerm", "StateEntry",
+    "DatasetQuery", "Document", "Message", "ModelConversation", "ProviderOverride", "RedeemCode", "Segment", "SegmentTerm", "StateEntry",
     "UploadFile", "UsageDaily", "UsageLog",
 ]

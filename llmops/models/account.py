@@ -15,6 +15,8 @@ class Account(IdMixin, TimestampMixin, Base):
 
     name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
     email: Mapped[str] = mapped_column(sa.String(255), nullable=False, unique=True)
+    # Seed 000's clients log in by user name (``/api/users/*``); studio accounts have none.
+    username: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     avatar: Mapped[str] = mapped_column(sa.String(512), nullable=False, default="")
     is_admin: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)

@@ -18,7 +18,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "conversation"
 
-    app_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("app.id"), nullable=False, index=True)
+    # None for a model conversation (seed 000's ``/api/conversations``): no app, see ``ModelConversation``.
+    app_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("app.id"), index=True)
     account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("account.id"), nullable=False)
     name: Mapped[str] = mapped_column(sa.String(255), nullable=False, default="New Conversation")
     invoke_from: Mapped[str] = mapped_column(sa.String(30), nullable=False, default="debugger")
@@ -42,7 +43,7 @@ class Message(IdMixin, TimestampMixin, Base):
         sa.Index("ix_message_memory_pending", "memory_status", "updated_at"),
     )
 
-    app_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("app.id"), nullable=False)
+    app_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("app.id"))
     conversation_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("conversation.id"), nullable=False
     )
@@ -65,3 +66,23 @@ class Message(IdMixin, TimestampMixin, Base):
     memory_status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="none")
     memory_folded_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+
+class ModelConversation(Base):
+    """A conversation with a model directly, without an app (seed 000's ``/api/conversations``).
+
+    ``id`` is the integer ``conversation_id`` seed 000's clients use: allocated by the database, so
+    two conversations never share one (the seed drew random six-digit numbers). The upstream API
+    key a client may give is kept only encrypted (``llmops.services.secret_box``); ``api_key_hint``
+    is its masked form for display.
+    """
+
+    __tablename__ = "model_conversation"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("conversation.id"), nullable=False, unique=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("account.id"), nullable=False, index=True)
+    provider: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    model: Mapped[str] = mapped_column(sa.String(128), nullable=False)
+    api_key_ciphertext: Mapped[str | None] = mapped_column(sa.Text)
+    api_key_hint: Mapped[str] = mapped_column(sa.String(32), nullable=False, default="")

@@ -113,12 +113,13 @@ class ModelRegistry:
         spec = self.provider(provider)
         return spec.models.get(model) or ModelSpec(name=model, provider=provider)
 
-    def resolve(self, name: str) -> list[ModelSpec]:
+    def resolve(self, name: str, configured_only: bool = True) -> list[ModelSpec]:
         """The upstream models a client's ``model`` name stands for, in fallback order.
 
         ``name`` is an alias (``aliases:`` in the YAML: an ordered list of ``provider/model``),
         a ``provider/model`` pair, or a bare model name listed by one or more providers (YAML
-        order). Providers that are disabled or miss their key are left out. Raises
+        order). Providers that are disabled, or (``configured_only``, the default: the caller
+        brings no key of its own) miss their key, are left out. Raises
         ``ModelNotFound`` when nothing usable remains."""
         if name in self.aliases:
             targets = self.aliases[name]
@@ -129,7 +130,8 @@ class ModelRegistry:
         specs = []
         for target in targets:
             provider, _, model = target.partition("/")
-            if self.is_configured(provider):
+            known = provider in self.providers and self.providers[provider].enabled
+            if self.is_configured(provider) or (known and not configured_only):
                 specs.append(self.model(provider, model))
         if not specs:
             raise ModelNotFound(f"The model '{name}' does not exist or is not configured")

@@ -59,6 +59,44 @@ def password_login(email: str, password: str, ip: str = "") -> dict:
     return _issue_token(account)
 
 
+# Seed 000 accounts have a user name and no e-mail; they get this reserved, never-deliverable
+# address (RFC 2606 ``.invalid``) so the e-mail column stays unique and required.
+USERNAME_EMAIL_DOMAIN = "users.invalid"
+
+
+def register_username(username: str, password: str, ip: str = "") -> Account:
+    """Seed 000 "Register User": an account known by ``username`` (case-sensitive); ``ConflictError``
+    when the name is taken."""
+    if db.session.scalar(sa.select(Account.id).where(Account.username == username)):
+        raise ConflictError("username already exists", data={"username": ["already exists"]})
+    account = Account(name=username, username=username, email=f"{username.lower()}@{USERNAME_EMAIL_DOMAIN}",
+                      password_hash=_hasher.hash(password), last_login_ip=ip)
+    db.session.add(account)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError as exc:  # a concurrent registration of the same name
+        db.session.rollback()
+        raise ConflictError("username already exists", data={"username": ["already exists"]}) from exc
+    return account
+
+
+def username_login(username: str, password: str, ip: str = "") -> dict:
+    """Seed 000 "Login User" → ``{access_token, expire_at}`` (the same JWT as the studio's);
+    one generic 401 for any mismatch."""
+    account = db.session.scalar(sa.select(Account).where(Account.username == username))
+    try:
+        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        account = None
+    if account is None:
+        raise UnauthorizedError("invalid username or password")
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    account.last_login_at, account.last_login_ip = utcnow(), ip
+    db.session.commit()
+    return _issue_token(account)
+
+
 def logout(jti: str, expires_at: int) -> None:
     """Revoke the token ``jti`` until it would expire anyway (seen by every process at once)."""
     ttl = max(int(expires_at - datetime.now(UTC).timestamp()), 1)

@@ -38,7 +38,7 @@ CONTEXT_SAFETY_MARGIN = 0.1
 class DebugTurn:
     """Everything a turn needs, gathered before the first byte is sent."""
 
-    app_id: uuid.UUID
+    app_id: uuid.UUID | None
     account_id: uuid.UUID
     conversation_id: uuid.UUID
     query: str
@@ -49,8 +49,10 @@ class DebugTurn:
     memory_on: bool
     summary: str
     records: list[dict] = field(default_factory=list)
-    # (dataset ids, query, app id) of the retrieval, logged with the message (``log_retrieval``)
+    # (dataset ids, query, app id, source) of the retrieval, logged with the message (``log_retrieval``)
     retrieval_log: tuple | None = None
+    # a user's own upstream key (seed 000 conversations); None = the provider's configured key
+    api_key: str | None = None
     message_id: uuid.UUID = field(default_factory=uuid.uuid4)
     task_id: uuid.UUID = field(default_factory=uuid.uuid4)
     started: float = field(default_factory=time.perf_counter)
@@ -68,7 +70,7 @@ def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> 
     app = app_service.get_owned_app(account_id, app_id)
     config = app_service.get_debug_config(app)
     conversation = app_service.get_or_create_debug_conversation(app)
-    return _build_turn(account_id, app, config, conversation, query, started)
+    return _build_turn(account_id, app.id, config, conversation, query, started)
 
 
 def prepare_api_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str, conversation_id: uuid.UUID | None,
@@ -80,10 +82,33 @@ def prepare_api_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str, conve
     app = app_service.get_owned_app(account_id, app_id)
     config = app_service.get_published_config(app)
     conversation = app_service.get_or_create_api_conversation(app, conversation_id, end_user_id)
-    return _build_turn(account_id, app, config, conversation, query, started)
+    return _build_turn(account_id, app.id, config, conversation, query, started)
 
 
-def _build_turn(account_id: uuid.UUID, app, config, conversation, query: str, started: float) -> DebugTurn:
+@dataclass
+class TurnConfig:
+    """The parts of an app configuration a turn reads (an ``AppConfig`` has the same attributes);
+    built directly for chats without an app (seed 000's model conversations)."""
+
+    model_config: dict
+    preset_prompt: str = ""
+    memory_mode: str = "none"
+    dataset_ids: list[str] = field(default_factory=list)
+    retrieval_config: dict = field(default_factory=dict)
+
+
+def prepare_model_turn(account_id: uuid.UUID, conversation: Conversation, config: TurnConfig, query: str,
+                       api_key: str | None = None) -> DebugTurn:
+    """A turn of a conversation with a model itself (no app): ``config`` names the model, history
+    rounds and any datasets to retrieve from; ``api_key`` is the user's own upstream key, if any.
+    Same prompt building, streaming and saving as an app's turn."""
+    turn = _build_turn(account_id, None, config, conversation, query, time.perf_counter(), source="api")
+    turn.api_key = api_key
+    return turn
+
+
+def _build_turn(account_id: uuid.UUID, app_id: uuid.UUID | None, config, conversation, query: str, started: float,
+                source: str = "app") -> DebugTurn:
     model_config = config.model_config
     spec = model_service.get_model(model_config["provider"], model_config["model"])
     parameters = dict(model_config.get("parameters") or {})
@@ -100,7 +125,7 @@ def _build_turn(account_id: uuid.UUID, app, config, conversation, query: str, st
     if estimate_messages_tokens(head + tail) > budget:
         raise ValidateError("the query is too long for the model's context window",
                             data={"query": ["too long for the model's context window"]})
-    records, retrieval_log = _retrieve(account_id, app.id, config, query)
+    records, retrieval_log = _retrieve(account_id, app_id, config, query, source)
     if records:
         head[0]["content"] += context_block(records, budget - estimate_messages_tokens(head + tail))
     rounds = _recent_rounds(conversation.id, int(model_config.get("dialog_round", 3)))
@@ -110,14 +135,15 @@ def _build_turn(account_id: uuid.UUID, app, config, conversation, query: str, st
             break
         history = round_messages + history
     return DebugTurn(
-        app_id=app.id, account_id=account_id, conversation_id=conversation.id, query=query,
+        app_id=app_id, account_id=account_id, conversation_id=conversation.id, query=query,
         provider=spec.provider, model=spec.name, parameters=parameters,
         messages=head + history + tail, memory_on=memory_on, summary=summary, records=records,
         retrieval_log=retrieval_log, started=started,
     )
 
 
-def _retrieve(account_id: uuid.UUID, app_id: uuid.UUID, config, query: str) -> tuple[list[dict], tuple | None]:
+def _retrieve(account_id: uuid.UUID, app_id: uuid.UUID | None, config, query: str,
+              source: str = "app") -> tuple[list[dict], tuple | None]:
     """Records from the datasets bound to the config (those still owned by the account), and
     what to log for them when the message is saved."""
     if not config.dataset_ids:
@@ -129,9 +155,9 @@ def _retrieve(account_id: uuid.UUID, app_id: uuid.UUID, config, query: str) -> t
     datasets = sorted(owned, key=str)
     retrieval = {"retrieval_strategy": "semantic", "k": 4, "score": 0.5, **(config.retrieval_config or {})}
     records = retrieval_service.retrieve(account_id, datasets, query, retrieval["retrieval_strategy"],
-                                         int(retrieval["k"]), float(retrieval["score"]), source="app", app_id=app_id,
+                                         int(retrieval["k"]), float(retrieval["score"]), source=source, app_id=app_id,
                                          log=False)
-    return records, (datasets, query, app_id)
+    return records, (datasets, query, app_id, source)
 
 
 def context_block(records: list[dict], budget_tokens: int) -> str:
@@ -154,7 +180,7 @@ def complete_debug_turn(turn: DebugTurn) -> dict:
 
     Raises ``UpstreamTimeoutError`` (504) or ``UpstreamError`` (502) after saving the failed turn.
     """
-    client = model_service.get_chat_client(turn.provider)
+    client = model_service.get_chat_client(turn.provider, turn.api_key)
     try:
         result = client.complete(turn.model, turn.messages, **turn.parameters)
     except ProviderTimeout as exc:
@@ -182,7 +208,7 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
     state = StreamState(started=turn.started)
     status, error = "normal", ""
     try:
-        client = model_service.get_chat_client(turn.provider)
+        client = model_service.get_chat_client(turn.provider, turn.api_key)
         next_stop_check = time.perf_counter() + STOP_POLL_INTERVAL_S
         with contextlib.closing(client.stream(turn.model, turn.messages, state, **turn.parameters)) as deltas:
             for delta in deltas:
@@ -330,8 +356,8 @@ def _save_message(turn: DebugTurn, answer: str, usage: Usage | None, status: str
     )
     db.session.add(message)
     if turn.retrieval_log:
-        datasets, query, app_id = turn.retrieval_log
-        retrieval_service.log_retrieval(turn.account_id, datasets, query, "app", app_id,
+        datasets, query, app_id, source = turn.retrieval_log
+        retrieval_service.log_retrieval(turn.account_id, datasets, query, source, app_id,
                                         [r["segment_id"] for r in turn.records])
     metrics.observe_llm("studio", turn.provider, turn.model, status, usage.prompt_tokens, usage.completion_tokens,
                         first_token_ms)

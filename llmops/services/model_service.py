@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 
@@ -20,6 +21,9 @@ from llmops.providers.registry import ModelRegistry, ModelSpec
 REGISTRY_TTL_S = 5.0
 MODEL_KINDS = ("language", "vision", "embedding")
 _lock = threading.Lock()
+
+# Clients built for users' own API keys kept per process (each holds a connection pool).
+USER_KEY_CLIENTS_MAX = 64
 
 
 def get_registry() -> ModelRegistry:
@@ -55,19 +59,30 @@ def get_model(provider: str, model: str) -> ModelSpec:
         raise ValidateError(str(exc), data={"model_config.provider": [str(exc)]}) from exc
 
 
-def get_chat_client(provider: str) -> ChatClient:
-    """A pooled client for ``provider`` (rebuilt when its base URL or key changes)."""
+def get_chat_client(provider: str, api_key: str | None = None) -> ChatClient:
+    """A pooled client for ``provider`` (rebuilt when its base URL or key changes).
+
+    ``api_key`` replaces the provider's configured key (a user's own key, seed 000); such clients
+    are pooled too, the least recently used dropped beyond ``USER_KEY_CLIENTS_MAX``.
+    """
     registry = get_registry()
     try:
         spec = registry.provider(provider)
     except ModelNotFound as exc:
         raise FailError(str(exc)) from exc
-    if not registry.is_configured(provider):
+    if api_key is None and not registry.is_configured(provider):
         raise FailError(f"provider '{provider}' has no API key configured ({spec.api_key_env})")
-    api_key = registry.api_key(provider)
-    clients = current_app.extensions.setdefault("chat_clients", {})
+    if api_key is None:
+        api_key = registry.api_key(provider)
+        clients = current_app.extensions.setdefault("chat_clients", {})
+    else:
+        clients = current_app.extensions.setdefault("user_key_chat_clients", collections.OrderedDict())
     key = (provider, spec.base_url, api_key)
     client = clients.get(key)
+    if client is not None and isinstance(clients, collections.OrderedDict):
+        clients.move_to_end(key)
+    elif client is None and len(clients) >= USER_KEY_CLIENTS_MAX and isinstance(clients, collections.OrderedDict):
+        clients.popitem(last=False)  # not closed: a stream may still use it; its pool goes with it
     if client is None:
         config = current_app.config
         client = ChatClient(

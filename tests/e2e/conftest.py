@@ -26,10 +26,20 @@ def slow_upstream():
 
 
 @pytest.fixture(scope="session")
-def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream):
+def openai_upstream():
+    """A fake upstream served as the registry's ``openai`` provider (no OPENAI_API_KEY is set, so
+    only requests that bring their own key reach it: seed 000's per-conversation ``api_key``)."""
+    server = FakeUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream, openai_upstream):
     workdir = tmp_path_factory.mktemp("e2e")
     env = {
         "LLMOPS_BASE_URL_OLLAMA": slow_upstream.base_url,
+        "LLMOPS_BASE_URL_OPENAI": openai_upstream.base_url,
         "USAGE_FLUSH_INTERVAL_S": "0.5",
         "PYTHONPATH": f"{NETGUARD_DIR}:{ROOT}",
         "LLMOPS_NETGUARD_LOG": str(netguard_log),

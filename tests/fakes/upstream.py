@@ -28,6 +28,7 @@ class FakeUpstream:
     def __init__(self):
         self.behaviour = Behaviour()
         self.requests: list[dict] = []
+        self.authorizations: list[str | None] = []  # the Authorization header of each POST
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
 
@@ -45,6 +46,7 @@ class FakeUpstream:
     def reset(self) -> None:
         self.behaviour = Behaviour()
         self.requests.clear()
+        self.authorizations.clear()
 
     def _handler(self):
         upstream = self
@@ -73,6 +75,7 @@ class FakeUpstream:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = json.loads(self.rfile.read(length) or b"{}")
                 upstream.requests.append(request)
+                upstream.authorizations.append(self.headers.get("Authorization"))
                 b = upstream.behaviour
                 if b.fail_status and b.fail_times > 0:
                     b.fail_times -= 1

@@ -1,13 +1,13 @@
 """Seed 004's self-service page API (API.md C4): ``/api/pricing`` (public), ``/api/redeem``
-(peek and redeem, API-key auth, rate limited), ``/api/logs`` (the calling key's usage log)."""
+(peek and redeem, API-key auth, rate limited), ``/api/logs`` (the calling key's usage log, limited
+per key as seed 004's ``log_query_limit``)."""
 
 from __future__ import annotations
-
-import hashlib
 
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields, validate
 
+from llmops.api.auth import api_key_bucket
 from llmops.api.responses import json_body, ok, page
 from llmops.extensions import limiter
 from llmops.schemas.common import PaginationQuerySchema
@@ -24,9 +24,8 @@ def _redeem_limit() -> str:
     return current_app.config["REDEEM_RATE_LIMIT"]
 
 
-def _caller_key() -> str:
-    """Rate-limit bucket per presented key (hashed: the key never lands in limiter storage)."""
-    return hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
+def _log_limit() -> str:
+    return current_app.config["LOG_QUERY_RATE_LIMIT"]
 
 
 def _principal():
@@ -40,7 +39,7 @@ def pricing():
 
 @bp.get("/redeem")
 @limiter.limit(_redeem_limit)
-@limiter.limit(_redeem_limit, key_func=_caller_key)
+@limiter.limit(_redeem_limit, key_func=api_key_bucket)
 def peek_redeem_code():
     _principal()
     data = RedeemSchema().load(request.args)
@@ -49,7 +48,7 @@ def peek_redeem_code():
 
 @bp.post("/redeem")
 @limiter.limit(_redeem_limit)
-@limiter.limit(_redeem_limit, key_func=_caller_key)
+@limiter.limit(_redeem_limit, key_func=api_key_bucket)
 def redeem_code():
     principal = _principal()
     data = RedeemSchema().load(json_body())
@@ -57,7 +56,25 @@ def redeem_code():
 
 
 @bp.get("/logs")
+@limiter.limit(_log_limit, key_func=api_key_bucket)
 def logs():
     principal = _principal()
     query = PaginationQuerySchema().load(request.args)
     return page(*billing_service.list_logs(principal, **query))
+
+
+@bp.get("/about")
+def about():
+    """Seed 004's "API 文档" page: the service and every route it serves (method, path, doc line)."""
+    routes = []
+    for rule in sorted(current_app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint == "static":
+            continue
+        view = current_app.view_functions[rule.endpoint]
+        doc = (view.__doc__ or "").strip().splitlines()
+        routes.append({"methods": sorted(rule.methods - {"HEAD", "OPTIONS"}), "path": rule.rule,
+                       "group": rule.endpoint.split(".", 1)[0], "summary": doc[0] if doc else ""})
+    return ok({"name": "llmops", "description": "LLMOps backend: studio API, knowledge bases, OpenAI-compatible "
+               "gateway and the compatibility surfaces of the systems it replaces",
+               "auth": "Authorization: Bearer <api-key> (gateway, seed 004) or <JWT> (studio, seed 000)",
+               "routes": routes})

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
+from llmops.api.auth import api_key_bucket
 from llmops.api.responses import json_body
 from llmops.api.sse import sse_response
 from llmops.schemas.openai import AppChatSchema, ChatCompletionSchema, EmbeddingSchema
+from llmops.extensions import limiter
 from llmops.services import api_key_service, billing_service, gateway_service
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
@@ -46,12 +48,22 @@ def models():
     return jsonify(gateway_service.list_models(_principal()))
 
 
+def _billing_limit() -> str:
+    return current_app.config["BILLING_QUERY_RATE_LIMIT"]
+
+
+# seed 004's billing_query_limit: one budget per key for both billing routes
+_billing_queries = limiter.shared_limit(_billing_limit, scope="billing-query", key_func=api_key_bucket)
+
+
 @bp.get("/dashboard/billing/subscription")
+@_billing_queries
 def billing_subscription():
     return jsonify(billing_service.subscription(_principal()))
 
 
 @bp.get("/dashboard/billing/usage")
+@_billing_queries
 def billing_usage():
     principal = _principal()
     return jsonify(billing_service.billing_usage(principal, request.args.get("start_date"),

@@ -1,0 +1,270 @@
+"""Seed 000, llm-backend-api (API.md C1): ``/api/users/*``, ``/api/conversations/*``,
+``/api/chat/:conversation_id`` and ``/api/rag/*`` with the seed's bodies and status codes.
+
+Auth is our JWT (the token ``/api/users/login`` returns also works on the studio API). Errors are
+``{"error": ...}`` (``{"success": false, "message": ...}`` on ``/api/rag/*``), from the one error
+handler. Chat streams are real SSE: ``data: {"event": "message", "data": "<delta>"}`` frames, then
+one ``done`` and one ``full_response`` (JSON-escaped); keep-alives are SSE comments.
+
+Fixed faults of the seed's sample (API.md C1): conversation ids come from the database and never
+collide; every route checks ownership (another user's ids answer 404); a per-conversation
+``api_key`` is stored encrypted and only ever returned masked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_jwt_extended import jwt_required
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from llmops.api.auth import current_account_id
+from llmops.api.responses import json_body
+from llmops.api.sse import sse_response
+from llmops.extensions import limiter
+from llmops.schemas.account import validate_password
+from llmops.services import account_service, dataset_service, document_service
+from llmops.services import model_conversation_service as conversations
+
+bp = Blueprint("llm_backend", __name__, url_prefix="/api")
+
+MAX_MESSAGE_CHARS = 32_000
+PING = ": ping\n\n"
+
+
+class RegisterSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    username = fields.String(required=True, validate=[
+        validate.Length(min=3, max=64),
+        validate.Regexp(r"^[A-Za-z0-9_.\-]+$", error="letters, digits, '_', '.' and '-' only")])
+    password = fields.String(required=True, validate=validate_password)
+
+
+class LoginSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class CreateConversationSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    title = fields.String(load_default="New Conversation", validate=validate.Length(min=1, max=255))
+    model = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
+    api_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=512))
+
+
+class ChatSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    message = fields.String(required=True, validate=validate.Length(min=1, max=MAX_MESSAGE_CHARS))
+
+
+class KbCreateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    kb_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    embedding_model = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
+
+
+class KbSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    kb_id = fields.UUID(required=True)
+
+
+class DocDeleteSchema(KbSchema):
+    doc_id = fields.UUID(required=True)
+
+
+class RetrieveSchema(KbSchema):
+    query = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    top_k = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
+
+
+class RagChatSchema(ChatSchema):
+    conversation_id = fields.Integer(required=True, strict=False)
+    kb_id = fields.UUID(required=True)
+    top_k = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
+
+
+class ListSchema(Schema):
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+def _render(event: str, data) -> str:
+    """Seed 000's frame: ``data: {"event": ..., "data": ...}``."""
+    if isinstance(data, dict):  # an error raised inside the stream
+        data = data.get("message", "internal server error")
+    return f"data: {json.dumps({'event': event, 'data': data}, ensure_ascii=False)}\n\n"
+
+
+def _conversation_number(raw: str) -> int:
+    """Path ids are integers (the seed's); anything else is the seed's 400."""
+    if not re.fullmatch(r"\d{1,18}", raw):
+        raise ValidationError({"conversation_id": ["must be an integer"]})
+    return int(raw)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_username_key() -> str:
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    return f"login-username:{str(username or '')}"
+
+
+# --- users -------------------------------------------------------------------------------------
+
+@bp.post("/users/register")
+@limiter.limit(_login_limit)
+def register():
+    data = RegisterSchema().load(json_body())
+    account_service.register_username(data["username"], data["password"], ip=request.remote_addr or "")
+    return jsonify({"message": "User registered successfully"}), 201
+
+
+@bp.post("/users/login")
+@limiter.limit(_login_limit)
+@limiter.limit(_login_limit, key_func=_login_username_key)
+def login():
+    data = LoginSchema().load(json_body())
+    token = account_service.username_login(data["username"], data["password"], ip=request.remote_addr or "")
+    return jsonify({"token": token["access_token"], "expire_at": token["expire_at"]})
+
+
+# --- conversations and chat ----------------------------------------------------------------------
+
+@bp.post("/conversations/create")
+@jwt_required()
+def create_conversation():
+    data = CreateConversationSchema().load(json_body())
+    return jsonify(conversations.create_conversation(current_account_id(), data["title"], data["model"],
+                                                     data["api_key"]))
+
+
+@bp.get("/conversations/history/<conversation_id>")
+@jwt_required()
+def conversation_history(conversation_id: str):
+    return jsonify(conversations.get_history(current_account_id(), _conversation_number(conversation_id)))
+
+
+@bp.get("/conversations/list")
+@jwt_required()
+def list_conversations():
+    args = ListSchema().load(request.args)
+    return jsonify(conversations.list_conversations(current_account_id(), args["limit"], args["offset"]))
+
+
+@bp.post("/conversations/del/<conversation_id>")
+@jwt_required()
+def delete_conversation(conversation_id: str):
+    conversations.delete_conversation(current_account_id(), _conversation_number(conversation_id))
+    return jsonify({"message": "Conversation deleted successfully"})
+
+
+@bp.post("/chat/<conversation_id>")
+@jwt_required()
+def chat(conversation_id: str):
+    number = _conversation_number(conversation_id)
+    data = ChatSchema().load(json_body())
+    turn = conversations.prepare_turn(current_account_id(), number, data["message"])
+    return sse_response(conversations.stream_events(turn), render=_render, ping=PING)
+
+
+# --- RAG -------------------------------------------------------------------------------------------
+
+@bp.post("/rag/kb/create")
+@jwt_required()
+def kb_create():
+    data = KbCreateSchema().load(json_body())
+    created = conversations.create_knowledge_base(current_account_id(), data["kb_name"], data["embedding_model"])
+    return jsonify({"success": True, "kb_id": created["kb_id"], "embedding_model": created["embedding_model"],
+                    "message": f"知识库创建成功，使用模型: {created['embedding_model']}"})
+
+
+@bp.get("/rag/kb/list")
+@jwt_required()
+def kb_list():
+    return jsonify({"success": True, "kbs": conversations.list_knowledge_bases(current_account_id()),
+                    "message": "知识库列表获取成功"})
+
+
+@bp.post("/rag/kb/delete")
+@jwt_required()
+def kb_delete():
+    data = KbSchema().load(json_body())
+    dataset_service.delete_dataset(current_account_id(), data["kb_id"])
+    return jsonify({"success": True, "message": "知识库删除成功"})
+
+
+@bp.post("/rag/doc/upload")
+@jwt_required()
+def doc_upload():
+    data = KbSchema().load(request.form)
+    result = conversations.upload_document(current_account_id(), data["kb_id"], request.files.get("file"))
+    if result["status"] == "error":
+        response = jsonify({"success": False, "doc_id": result["doc_id"], "status": "error",
+                            "message": f"文档处理失败: {result['error']}"})
+        response.status_code = 400
+        return response
+    if result["status"] == "completed":
+        message = f"文档上传处理成功，共分割并添加 {result['segment_count']} 个文本块"
+    else:
+        message = (f"文档已上传，正在后台处理（{result['completed_segment_count']}/{result['segment_count']} 个文本块）；"
+                   "可通过 /api/rag/doc/list 查看状态")
+    return jsonify({"success": True, "doc_id": result["doc_id"], "status": result["status"],
+                    "segment_count": result["segment_count"], "message": message})
+
+
+@bp.get("/rag/doc/list")
+@jwt_required()
+def doc_list():
+    data = KbSchema().load(request.args)
+    return jsonify({"success": True, "docs": conversations.list_documents(current_account_id(), data["kb_id"]),
+                    "message": "文档列表获取成功"})
+
+
+@bp.post("/rag/doc/delete")
+@jwt_required()
+def doc_delete():
+    data = DocDeleteSchema().load(json_body())
+    document_service.delete_document(current_account_id(), data["kb_id"], data["doc_id"])
+    return jsonify({"success": True, "message": "文档删除成功"})
+
+
+@bp.post("/rag/retrieve")
+@jwt_required()
+def retrieve():
+    data = RetrieveSchema().load(json_body())
+    results = conversations.retrieve(current_account_id(), data["kb_id"], data["query"], data["top_k"])
+    return jsonify({"success": True, "results": results, "message": "检索成功"})
+
+
+@bp.post("/rag/chat")
+@jwt_required()
+def rag_chat():
+    data = RagChatSchema().load(json_body())
+    turn = conversations.prepare_turn(current_account_id(), data["conversation_id"], data["message"],
+                                      kb_id=data["kb_id"], top_k=data["top_k"])
+    return sse_response(conversations.stream_events(turn), render=_render, ping=PING)
+
+
+@bp.get("/rag/models")
+@jwt_required()
+def rag_models():
+    return jsonify({"success": True, "models": conversations.embedding_models(),
+                    "message": "支持的Embedding模型列表获取成功"})
