@@ -10,6 +10,6 @@ from llmops.models.platform import ProviderOverride, StateEntry
 
 __all__ = [
     "Account", "ActiveModel", "ApiKey", "App", "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset",
-    "DatasetQuery", "Document", "Message", "ModelConversation", "ProviderOverride", "RedeemCode", "Segment", "SegmentTerm", "StateEntry",
-    "UploadFile", "UsageDaily", "UsageLog",
+    "DatasetQuery", "Document", "Message", "ModelConversation", "ProviderOverride", "RedeemCode", "Segment",
+    "SegmentTerm", "StateEntry", "UploadFile", "UsageDaily", "UsageLog",
 ]

@@ -26,8 +26,15 @@ from llmops.extensions import db
 from llmops.models import Conversation, Document, Message, ModelConversation
 from llmops.models.base import unix
 from llmops.providers.errors import ModelNotFound
-from llmops.services import (chat_service, dataset_service, document_service, model_service, retrieval_service,
-                             secret_box, upload_service)
+from llmops.services import (
+    chat_service,
+    dataset_service,
+    document_service,
+    model_service,
+    retrieval_service,
+    secret_box,
+    upload_service,
+)
 from llmops.services.rag_runtime import list_embedding_models
 
 # Seed 000 sent the whole history; we send the latest rounds that fit the model's context window.

@@ -11,8 +11,8 @@ from marshmallow import ValidationError
 from llmops.api.auth import api_key_bucket
 from llmops.api.responses import json_body
 from llmops.api.sse import sse_response
-from llmops.schemas.openai import AppChatSchema, ChatCompletionSchema, EmbeddingSchema
 from llmops.extensions import limiter
+from llmops.schemas.openai import AppChatSchema, ChatCompletionSchema, EmbeddingSchema
 from llmops.services import api_key_service, billing_service, gateway_service
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
