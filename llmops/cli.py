@@ -61,10 +61,16 @@ def redeem_codes(count: int, quota: int, expires_at: int | None) -> None:
 @click.option("--remark", default="cli")
 @click.option("--quota", type=int, default=None, help="Tokens; unlimited when omitted.")
 @click.option("--model", "models", multiple=True, help="Allowed model (repeatable); all when omitted.")
-def create_api_key(email: str, remark: str, quota: int | None, models: tuple[str, ...]) -> None:
+@click.option("--key", "plain", default=None,
+              help="Import this existing key (from the system being replaced) instead of generating one.")
+def create_api_key(email: str, remark: str, quota: int | None, models: tuple[str, ...], plain: str | None) -> None:
     """Create an API key for the account EMAIL; prints the plain key (shown this once)."""
     account = _account(email)
-    created = api_key_service.create_api_key(account.id, remark=remark, quota=quota, models=list(models))
+    try:
+        created = api_key_service.create_api_key(account.id, remark=remark, quota=quota, models=list(models),
+                                                 plain=plain)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from exc
     click.echo(created["key"])
 
 

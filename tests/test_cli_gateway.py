@@ -28,3 +28,18 @@ def test_gateway_cli_commands(app, client, auth, fake):
     assert cleaned.exit_code == 0 and "usage-log row(s) deleted" in cleaned.output
     missing = runner.invoke(args=["llmops", "create-api-key", "nobody@example.com"])
     assert missing.exit_code == 1 and "no account with the e-mail" in missing.output
+
+
+def test_create_api_key_imports_an_existing_key(app, client, auth, fake):
+    import uuid
+
+    runner = app.test_cli_runner()
+    existing = f"sk-oneapi-{uuid.uuid4().hex}"
+    imported = runner.invoke(args=["llmops", "create-api-key", auth["X-Email"], "--key", existing])
+    assert imported.exit_code == 0 and imported.output.strip() == existing
+    result = sdk(app, existing).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+    assert result.choices[0].message.content == "Hello, world!"
+    again = runner.invoke(args=["llmops", "create-api-key", auth["X-Email"], "--key", existing])
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = runner.invoke(args=["llmops", "create-api-key", auth["X-Email"], "--key", "sk-short"])
+    assert short.exit_code == 1 and "20 to 200" in short.output

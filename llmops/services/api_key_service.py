@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from llmops.errors import InvalidApiKeyError, NotFoundError, ValidateError
+from llmops.errors import ConflictError, InvalidApiKeyError, NotFoundError, ValidateError
 from llmops.extensions import db
 from llmops.models import ApiKey, App
 from llmops.models.base import unix, utcnow
@@ -60,10 +60,19 @@ def api_key_to_dict(key: ApiKey) -> dict:
 
 def create_api_key(account_id: uuid.UUID, remark: str = "", quota: int | None = None, expires_at: int | None = None,
                    models: list[str] | None = None, rpm: int | None = None, tpm: int | None = None,
-                   app_id: uuid.UUID | None = None) -> dict:
-    """A new key → its fields plus ``key``, the plain secret, returned this once only."""
+                   app_id: uuid.UUID | None = None, plain: str | None = None) -> dict:
+    """A new key → its fields plus ``key``, the plain secret, returned this once only.
+
+    ``plain`` imports a key issued elsewhere (e.g. by the one-api/new-api instance being replaced,
+    or seed 003's configured key) so its clients keep working: 20–200 printable characters
+    without spaces; ``ConflictError`` when that key already exists."""
     _check_app(account_id, app_id)
-    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    if plain is None:
+        plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    elif not (20 <= len(plain) <= 200 and plain.isprintable() and " " not in plain):
+        raise ValidateError("key: 20 to 200 printable characters without spaces", data={"key": ["invalid key"]})
+    elif db.session.scalar(sa.select(ApiKey.id).where(ApiKey.key_hash == hash_key(plain))):
+        raise ConflictError("this API key already exists", data={"key": ["already exists"]})
     key = ApiKey(account_id=account_id, remark=remark, key_hash=hash_key(plain), key_hint=f"{plain[:10]}…{plain[-4:]}",
                  quota=quota, expires_at=_from_unix(expires_at), models=list(dict.fromkeys(models or [])), rpm=rpm,
                  tpm=tpm, app_id=app_id)

@@ -13,6 +13,7 @@ from tests.conftest import NETGUARD_DIR, ROOT, _fresh_postgres_database, _fresh_
 from tests.fakes.upstream import FakeUpstream
 
 E2E_REDIS_URL = "redis://127.0.0.1:6379/14"
+SEED003_API_KEY = f"sk-seed003-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +41,8 @@ def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream,
     env = {
         "LLMOPS_BASE_URL_OLLAMA": slow_upstream.base_url,
         "LLMOPS_BASE_URL_OPENAI": openai_upstream.base_url,
+        # seed 003's clients send no key: they are charged to this one (imported by tests/e2e/test_seed003.py)
+        "SEED003_API_KEY": SEED003_API_KEY,
         "USAGE_FLUSH_INTERVAL_S": "0.5",
         "PYTHONPATH": f"{NETGUARD_DIR}:{ROOT}",
         "LLMOPS_NETGUARD_LOG": str(netguard_log),
