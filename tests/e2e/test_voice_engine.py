@@ -10,6 +10,12 @@ import time
 import numpy as np
 
 from tests.api.compat.test_seed001 import ENGINE_REQUEST
+from tests.e2e.test_seed000 import curl
+
+# Seed 001's documented request, as printed (no Content-Type); the model named there is the seed
+# deployment's and is replaced by ours, like the port.
+SEED001_CURL = ("""curl -X POST http://localhost:8000/chat/completions -H "Authorization: Bearer YOUR_LLM_API_KEY" """
+                """-d '{"messages":[{"role":"user","content":"Hello, how are you?"}],"stream":true,"model":"gpt-4o-mini"}'""")
 
 
 def sse_data(text: str) -> list:
@@ -35,6 +41,13 @@ def test_rag_and_audio_with_the_real_model(api, auth_headers):
     key = api.post("/api-keys", json={"app_id": app_id}, headers=auth_headers).json()["data"]["key"]
     headers = {"Authorization": f"Bearer {key}"}
     body = {**ENGINE_REQUEST, "max_tokens": 32}
+
+    base = str(api.base_url).rstrip("/")
+    status, text = curl(SEED001_CURL, base, **{"http://localhost:8000": base, "YOUR_LLM_API_KEY": key,
+                                               "gpt-4o-mini": "smollm2-135m"})
+    plain = sse_data(text)
+    assert status == 200 and plain[-1] == "[DONE]", text
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in plain[:-1] if c.get("choices")).strip()
 
     rag = sse_data(api.post("/rag/chat/completions", json=body, headers=headers).text)
     assert rag[0]["id"] == "waiting_msg" and rag[-1] == "[DONE]"

@@ -100,3 +100,14 @@ def test_a_malformed_context_is_a_400_before_the_stream(client, auth, fake):
                                headers={"Authorization": f"Bearer {key}"})
         assert response.status_code == 400 and response.get_json()["error"]["param"].startswith("context")
     assert fake.requests == []
+
+
+def test_the_documented_curl_body_without_content_type(client, auth, fake):
+    """Seed 001's curl line sends its JSON with ``-d`` and no Content-Type (form-encoded)."""
+    key = new_key(client, auth)["key"]
+    body = '{"messages":[{"role":"user","content":"Hello, how are you?"}],"stream":true,"model":"smollm2-135m"}'
+    response = client.post("/chat/completions", data=body, content_type="application/x-www-form-urlencoded",
+                           headers={"Authorization": f"Bearer {key}"})
+    chunks = frames(response)
+    assert response.status_code == 200 and chunks[-1] == "[DONE]"
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1] if c["choices"]) == "Hello, world!"
