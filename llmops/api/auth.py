@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from flask import request
+from flask import current_app, request
 from flask_jwt_extended import JWTManager, get_jwt_identity
 
 from llmops.api.error_handlers import unauthorized_response
@@ -16,6 +16,20 @@ from llmops.services import account_service
 def api_key_bucket() -> str:
     """flask-limiter key of the presented API key (hashed: keys never land in limiter storage)."""
     return "key:" + hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
+
+
+def login_limit() -> str:
+    """flask-limiter limit of the login and register routes (``LOGIN_RATE_LIMIT``)."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def body_field_key(field: str):
+    """A flask-limiter key function: the JSON body's ``field`` (e.g. the e-mail being tried)."""
+    def key() -> str:
+        body = request.get_json(silent=True, force=True)
+        value = body.get(field) if isinstance(body, dict) else None
+        return f"login-{field}:{str(value or '').strip().lower()}"
+    return key
 
 
 def current_account_id() -> uuid.UUID:

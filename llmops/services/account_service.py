@@ -46,12 +46,18 @@ def register(name: str, email: str, password: str, ip: str = "") -> dict:
 def password_login(email: str, password: str, ip: str = "") -> dict:
     """Check the password → ``{access_token, expire_at}``; one generic 401 for any mismatch."""
     account = db.session.scalar(sa.select(Account).where(Account.email == email.strip().lower()))
+    return _login(account, password, ip, "wrong e-mail or password")
+
+
+def _login(account: Account | None, password: str, ip: str, mismatch: str) -> dict:
+    """Verify (against a dummy hash when there is no account: uniform timing), rehash when the
+    parameters changed, stamp the login → a token; ``UnauthorizedError(mismatch)`` otherwise."""
     try:
         _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         account = None
     if account is None:
-        raise UnauthorizedError("wrong e-mail or password")
+        raise UnauthorizedError(mismatch)
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
     account.last_login_at, account.last_login_ip = utcnow(), ip
@@ -84,17 +90,7 @@ def username_login(username: str, password: str, ip: str = "") -> dict:
     """Seed 000 "Login User" → ``{access_token, expire_at}`` (the same JWT as the studio's);
     one generic 401 for any mismatch."""
     account = db.session.scalar(sa.select(Account).where(Account.username == username))
-    try:
-        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        account = None
-    if account is None:
-        raise UnauthorizedError("invalid username or password")
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = _hasher.hash(password)
-    account.last_login_at, account.last_login_ip = utcnow(), ip
-    db.session.commit()
-    return _issue_token(account)
+    return _login(account, password, ip, "invalid username or password")
 
 
 def logout(jti: str, expires_at: int) -> None:

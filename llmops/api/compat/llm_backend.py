@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_jwt_extended import jwt_required
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from llmops.api.auth import current_account_id
+from llmops.api.auth import body_field_key, current_account_id, login_limit
 from llmops.api.responses import json_body
 from llmops.api.sse import sse_response
 from llmops.extensions import limiter
@@ -117,20 +117,10 @@ def _conversation_number(raw: str) -> int:
     return int(raw)
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _login_username_key() -> str:
-    body = request.get_json(silent=True)
-    username = body.get("username") if isinstance(body, dict) else None
-    return f"login-username:{str(username or '')}"
-
-
 # --- users -------------------------------------------------------------------------------------
 
 @bp.post("/users/register")
-@limiter.limit(_login_limit)
+@limiter.limit(login_limit)
 def register():
     data = RegisterSchema().load(json_body())
     account_service.register_username(data["username"], data["password"], ip=request.remote_addr or "")
@@ -138,8 +128,8 @@ def register():
 
 
 @bp.post("/users/login")
-@limiter.limit(_login_limit)
-@limiter.limit(_login_limit, key_func=_login_username_key)
+@limiter.limit(login_limit)
+@limiter.limit(login_limit, key_func=body_field_key("username"))
 def login():
     data = LoginSchema().load(json_body())
     token = account_service.username_login(data["username"], data["password"], ip=request.remote_addr or "")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from flask_jwt_extended import get_jwt, jwt_required
 
-from llmops.api.auth import current_account_id
+from llmops.api.auth import body_field_key, current_account_id, login_limit
 from llmops.api.responses import json_body, ok
 from llmops.extensions import limiter
 from llmops.models.base import unix
@@ -15,26 +15,16 @@ from llmops.services import account_service
 bp = Blueprint("auth", __name__)
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _login_email_key() -> str:
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
-    return f"login-email:{str(email or '').strip().lower()}"
-
-
 @bp.post("/auth/register")
-@limiter.limit(_login_limit)
+@limiter.limit(login_limit)
 def register():
     data = RegisterSchema().load(json_body())
     return ok(account_service.register(**data, ip=request.remote_addr or ""), "registered", 201)
 
 
 @bp.post("/auth/password-login")
-@limiter.limit(_login_limit)
-@limiter.limit(_login_limit, key_func=_login_email_key)
+@limiter.limit(login_limit)
+@limiter.limit(login_limit, key_func=body_field_key("email"))
 def password_login():
     data = PasswordLoginSchema().load(json_body())
     return ok(account_service.password_login(data["email"], data["password"], ip=request.remote_addr or ""))

@@ -225,3 +225,14 @@ def test_bad_uploads(client, user):
     bad_kb = client.post("/api/rag/doc/upload", headers=user, content_type="multipart/form-data",
                          data={"kb_id": "not-a-uuid", "file": (io.BytesIO(b"hello"), "a.txt")})
     assert bad_kb.status_code == 400 and "kb_id" in bad_kb.get_json()["message"]
+
+
+def test_login_guessing_is_limited_per_username(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    username = f"target_{uuid.uuid4().hex[:8]}"
+    statuses = [client.post("/api/users/login", json={"username": username, "password": "Guess-1234"},
+                            environ_base={"REMOTE_ADDR": f"10.1.2.{i}"}).status_code for i in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    refused = client.post("/api/users/login", json={"username": username, "password": "x"},
+                          environ_base={"REMOTE_ADDR": "10.1.3.1"})
+    assert refused.status_code == 429 and "too many requests" in refused.get_json()["error"]
