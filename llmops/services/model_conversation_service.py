@@ -40,6 +40,7 @@ from llmops.services.rag_runtime import list_embedding_models
 # Seed 000 sent the whole history; we send the latest rounds that fit the model's context window.
 HISTORY_ROUNDS = 100
 DONE_TEXT = "Stream finished"
+MAX_CONVERSATION_ID = 2**31 - 1  # model_conversation.id is a 32-bit INTEGER in PostgreSQL
 
 
 def _resolve_model(name: str, api_key: str | None):
@@ -79,6 +80,8 @@ def create_conversation(account_id: uuid.UUID, title: str, model: str | None, ap
 def get_owned_conversation(account_id: uuid.UUID, number: int) -> tuple[ModelConversation, Conversation]:
     """The account's live conversation ``number``; ``NotFoundError`` otherwise (also for another
     account's: existence is not revealed)."""
+    if not 1 <= number <= MAX_CONVERSATION_ID:  # outside the column's range: none can exist
+        raise NotFoundError("Conversation not found")
     found = db.session.execute(
         sa.select(ModelConversation, Conversation).join(Conversation, Conversation.id == ModelConversation.conversation_id)
         .where(ModelConversation.id == number, ModelConversation.account_id == account_id,

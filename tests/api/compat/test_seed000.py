@@ -140,6 +140,11 @@ def test_bad_requests_name_the_field(client, user, fake):
     keyless = client.post("/api/conversations/create", headers=user, json={"title": "t", "model": "gpt-4o"})
     assert keyless.status_code == 400 and "api_key" in keyless.get_json()["error"]  # OPENAI_API_KEY unset here
     assert client.post("/api/chat/abc", headers=user, json={"message": "hi"}).status_code == 400
+    huge = 99999999999999999999  # beyond every integer column: not found, not a database error
+    assert client.post(f"/api/chat/{huge // 100}", headers=user, json={"message": "hi"}).status_code == 404
+    kb_id = client.post("/api/rag/kb/create", headers=user, json={"kb_name": "probe"}).get_json()["kb_id"]
+    rag = client.post("/api/rag/chat", headers=user, json={"conversation_id": huge, "kb_id": kb_id, "message": "m"})
+    assert rag.status_code == 404 and rag.get_json()["success"] is False
     number = client.post("/api/conversations/create", headers=user, json={"title": "t"}).get_json()["conversation_id"]
     empty = client.post(f"/api/chat/{number}", headers=user, json={"message": ""})
     assert empty.status_code == 400 and "message" in empty.get_json()["fields"]
