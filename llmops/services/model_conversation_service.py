@@ -194,16 +194,16 @@ def default_embedding_model() -> str:
 
 
 def create_knowledge_base(account_id: uuid.UUID, name: str, embedding_model: str | None) -> dict:
-    """Seed 000 "Create Knowledge Base" → ``{kb_id, embedding_model}``. One embedding model serves
-    every dataset of a deployment (one vector space); naming another is a ``ValidateError``."""
+    """Seed 000 "Create Knowledge Base" → ``{kb_id, embedding_model, requested_unavailable}``.
+
+    One embedding model serves every dataset of a deployment (one vector space). A client that
+    names another model (seed 000's clients send their old deployment's, e.g. ``zhipu-embedding-3``)
+    still gets its knowledge base, on the deployment's model; ``embedding_model`` says which, and
+    ``requested_unavailable`` is True so the answer does not pretend otherwise."""
     default = default_embedding_model()
-    if embedding_model and embedding_model != default:
-        available = ", ".join(embedding_models())
-        raise ValidateError(f"embedding_model: '{embedding_model}' is not available here; the knowledge bases of "
-                            f"this deployment use '{default}' (models: {available})",
-                            data={"embedding_model": [f"not available; use '{default}'"]})
     dataset = dataset_service.create_dataset(account_id, name)
-    return {"kb_id": str(dataset.id), "embedding_model": default}
+    return {"kb_id": str(dataset.id), "embedding_model": default,
+            "requested_unavailable": bool(embedding_model) and embedding_model != default}
 
 
 def upload_document(account_id: uuid.UUID, kb_id: uuid.UUID, file: FileStorage | None) -> dict:

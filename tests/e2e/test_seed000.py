@@ -3,10 +3,9 @@ api (gunicorn + gevent): only the host/port and the placeholders the seed asks t
 in (YOUR_JWT_TOKEN, the ids it returned, the document path) are substituted. The document is
 indexed by the real worker, retrieval uses the real embeddings, chat the real local model.
 
-Two documented values name things of the seed's own deployment and are replaced like the port:
-the embedding model ``zhipu-embedding-3`` (one embedding model serves a deployment; asking for
-another is a 400, checked below) and, for the knowledge-base chat, the model behind the
-conversation. The ``gpt-4o`` conversation with its own ``api_key`` runs verbatim: the registry's
+The embedding model ``zhipu-embedding-3`` is the seed deployment's: the knowledge base is created
+on ours and the answer names it. For the knowledge-base chat a second conversation is created on
+the real local model. The ``gpt-4o`` conversation with its own ``api_key`` runs verbatim: the registry's
 ``openai`` provider is served by a local fake upstream that records the key it receives.
 """
 
@@ -138,12 +137,12 @@ def test_seed000_curl_examples(stack, openai_upstream, tmp_path):
     status, body = curl(LIST, base, YOUR_JWT_TOKEN=token)
     assert status == 200 and int(number) in [c["conversation_id"] for c in json.loads(body)]
 
-    # knowledge base: the documented model name is the seed deployment's; ours answers 400 naming it
+    # knowledge base: verbatim; the documented model is the seed deployment's, ours is used and named
     status, body = curl(KB_CREATE, base, YOUR_JWT_TOKEN=token)
-    assert status == 400 and "embedding_model" in json.loads(body)["message"], body
-    status, body = curl(KB_CREATE, base, YOUR_JWT_TOKEN=token, **{"zhipu-embedding-3": "all-MiniLM-L6-v2"})
     assert status == 200, body
-    kb_id = json.loads(body)["kb_id"]
+    kb = json.loads(body)
+    assert kb["success"] is True and kb["embedding_model"] == "all-MiniLM-L6-v2" and "zhipu-embedding-3" in kb["message"]
+    kb_id = kb["kb_id"]
     status, body = curl(KB_LIST, base, YOUR_JWT_TOKEN=token)
     assert status == 200 and kb_id in [k["kb_id"] for k in json.loads(body)["kbs"]]
 

@@ -182,8 +182,11 @@ def chat(conversation_id: str):
 def kb_create():
     data = KbCreateSchema().load(json_body())
     created = conversations.create_knowledge_base(current_account_id(), data["kb_name"], data["embedding_model"])
+    message = f"知识库创建成功，使用模型: {created['embedding_model']}"
+    if created["requested_unavailable"]:
+        message += f"（请求的模型 {data['embedding_model']} 在本系统不可用，已使用本系统的嵌入模型）"
     return jsonify({"success": True, "kb_id": created["kb_id"], "embedding_model": created["embedding_model"],
-                    "message": f"知识库创建成功，使用模型: {created['embedding_model']}"})
+                    "message": message})
 
 
 @bp.get("/rag/kb/list")
