@@ -72,16 +72,17 @@ def get_chat_client(provider: str, api_key: str | None = None) -> ChatClient:
         raise FailError(str(exc)) from exc
     if api_key is None and not registry.is_configured(provider):
         raise FailError(f"provider '{provider}' has no API key configured ({spec.api_key_env})")
-    if api_key is None:
+    user_key = api_key is not None
+    if user_key:
+        clients = current_app.extensions.setdefault("user_key_chat_clients", collections.OrderedDict())
+    else:
         api_key = registry.api_key(provider)
         clients = current_app.extensions.setdefault("chat_clients", {})
-    else:
-        clients = current_app.extensions.setdefault("user_key_chat_clients", collections.OrderedDict())
     key = (provider, spec.base_url, api_key)
     client = clients.get(key)
-    if client is not None and isinstance(clients, collections.OrderedDict):
+    if user_key and client is not None:
         clients.move_to_end(key)
-    elif client is None and len(clients) >= USER_KEY_CLIENTS_MAX and isinstance(clients, collections.OrderedDict):
+    elif user_key and len(clients) >= USER_KEY_CLIENTS_MAX:
         clients.popitem(last=False)  # not closed: a stream may still use it; its pool goes with it
     if client is None:
         config = current_app.config
