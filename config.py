@@ -53,11 +53,13 @@ def celery_settings(broker_url: str, longest_task_s: int) -> dict:
         "task_default_queue": "memory",
         "task_routes": {
             "llmops.tasks.memory.*": {"queue": "memory"},
+            "llmops.tasks.conversations.*": {"queue": "memory"},
             "llmops.tasks.maintenance.*": {"queue": "memory"},
             "llmops.tasks.indexing.*": {"queue": "indexing"},
             "llmops.tasks.usage.*": {"queue": "usage"},
         },
-        "imports": ("llmops.tasks.memory", "llmops.tasks.maintenance", "llmops.tasks.indexing", "llmops.tasks.usage"),
+        "imports": ("llmops.tasks.memory", "llmops.tasks.maintenance", "llmops.tasks.indexing", "llmops.tasks.usage",
+                    "llmops.tasks.conversations"),
         "beat_schedule": {
             "redispatch-pending-memory": {
                 "task": "llmops.tasks.maintenance.redispatch_pending_memory",
@@ -160,6 +162,8 @@ class Config:
     LLM_MAX_RETRIES = _env_int("LLM_MAX_RETRIES", 2)
 
     SSE_PING_INTERVAL_S = _env_float("SSE_PING_INTERVAL_S", 10.0)
+    # How long ``GET /analysis/:app_id`` serves a computed result from the state store (seconds).
+    ANALYSIS_CACHE_TTL_S = _env_int("ANALYSIS_CACHE_TTL_S", 60)
 
     # Gateway (/v1): API keys are looked up at most this often per process (seconds).
     API_KEY_CACHE_TTL_S = _env_float("API_KEY_CACHE_TTL_S", 10.0)

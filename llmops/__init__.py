@@ -42,10 +42,11 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from llmops.api import openai as openai_api
     from llmops.api import ops
     from llmops.api.compat import caiqi, llm_backend, selfservice, voice_engine
-    from llmops.api.studio import admin, api_keys, apps, auth, datasets, debug
+    from llmops.api.studio import admin, analysis, api_keys, apps, auth, conversations, datasets, debug, web_apps
 
     for blueprint in (ops.bp, auth.bp, apps.bp, debug.bp, datasets.bp, api_keys.bp, admin.bp, openai_api.bp,
-                      selfservice.bp, caiqi.bp, voice_engine.bp, llm_backend.bp):
+                      selfservice.bp, caiqi.bp, voice_engine.bp, llm_backend.bp, web_apps.bp, conversations.bp,
+                      analysis.bp):
         app.register_blueprint(blueprint)
     ops.init_app(app)
     cli.init_app(app)

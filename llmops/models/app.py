@@ -27,6 +27,8 @@ class App(IdMixin, TimestampMixin, Base):
     drafted_app_config_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     published_app_config_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     debug_conversation_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    # The web app's access token (course §1.19/1.20, §15): made at the first publish, replaced on demand.
+    token: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 

@@ -14,9 +14,13 @@ MESSAGE_STATUSES = ("normal", "stop", "error", "timeout")
 
 
 class Conversation(IdMixin, TimestampMixin, Base):
-    """``summary`` is the long-term memory; ``summary_version`` guards concurrent folds."""
+    """``summary`` is the long-term memory; ``summary_version`` guards concurrent folds.
+
+    ``account_id`` is the app's owner (who pays); ``created_by`` the end user of a web-app
+    conversation (``invoke_from = web_app``), who alone sees it."""
 
     __tablename__ = "conversation"
+    __table_args__ = (sa.Index("ix_conversation_app_created_by", "app_id", "created_by"),)
 
     # None for a model conversation (seed 000's ``/api/conversations``): no app, see ``ModelConversation``.
     app_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("app.id"), index=True)
@@ -27,6 +31,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
     end_user_id: Mapped[str | None] = mapped_column(sa.String(255))
     summary: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     summary_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("account.id"))
+    is_pinned: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 
@@ -41,6 +47,7 @@ class Message(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         sa.Index("ix_message_conversation_created", "conversation_id", "created_at"),
         sa.Index("ix_message_memory_pending", "memory_status", "updated_at"),
+        sa.Index("ix_message_app_created", "app_id", "created_at"),
     )
 
     app_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("app.id"))

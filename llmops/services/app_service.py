@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import secrets
+import string
 import uuid
 
 import sqlalchemy as sa
@@ -164,9 +166,19 @@ def publish(account_id: uuid.UUID, app_id: uuid.UUID) -> AppConfig:
     db.session.add(published)
     app.published_app_config_id = published.id
     app.status = "published"
+    if app.token is None:
+        app.token = new_web_app_token()
     _sync_dataset_joins(app)
     db.session.commit()
     return published
+
+
+WEB_APP_TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_web_app_token() -> str:
+    """A web app's access token: 16 random letters and digits (course §1.19's shape, ~95 bits)."""
+    return "".join(secrets.choice(WEB_APP_TOKEN_ALPHABET) for _ in range(16))
 
 
 def cancel_publish(account_id: uuid.UUID, app_id: uuid.UUID) -> None:
@@ -241,6 +253,31 @@ def get_or_create_api_conversation(app: App, conversation_id: uuid.UUID | None, 
         return conversation
     conversation = Conversation(id=uuid.uuid4(), app_id=app.id, account_id=app.account_id, invoke_from="service_api",
                                 end_user_id=end_user_id)
+    db.session.add(conversation)
+    db.session.commit()
+    return conversation
+
+
+def get_app_by_web_app_token(token: str) -> App:
+    """The published, live app whose web app ``token`` this is; otherwise ``NotFoundError``."""
+    app = db.session.scalar(sa.select(App).where(App.token == token)) if token else None
+    if app is None or app.is_deleted or app.status != "published" or app.published_app_config_id is None:
+        raise NotFoundError("web app not found")
+    return app
+
+
+def get_or_create_web_app_conversation(app: App, conversation_id: uuid.UUID | None,
+                                       end_user_id: uuid.UUID) -> Conversation:
+    """A web-app conversation of ``app`` and end user ``end_user_id``: the given one (else
+    ``NotFoundError``) or a new one (commits)."""
+    if conversation_id is not None:
+        conversation = db.session.get(Conversation, conversation_id)
+        if (conversation is None or conversation.is_deleted or conversation.app_id != app.id
+                or conversation.invoke_from != "web_app" or conversation.created_by != end_user_id):
+            raise NotFoundError("conversation not found")
+        return conversation
+    conversation = Conversation(id=uuid.uuid4(), app_id=app.id, account_id=app.account_id, invoke_from="web_app",
+                                created_by=end_user_id)
     db.session.add(conversation)
     db.session.commit()
     return conversation

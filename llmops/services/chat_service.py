@@ -53,6 +53,8 @@ class DebugTurn:
     retrieval_log: tuple | None = None
     # a user's own upstream key (seed 000 conversations); None = the provider's configured key
     api_key: str | None = None
+    # the end user of a web-app turn (who may stop it); None = ``account_id``
+    created_by: uuid.UUID | None = None
     message_id: uuid.UUID = field(default_factory=uuid.uuid4)
     task_id: uuid.UUID = field(default_factory=uuid.uuid4)
     started: float = field(default_factory=time.perf_counter)
@@ -83,6 +85,30 @@ def prepare_api_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str, conve
     config = app_service.get_published_config(app)
     conversation = app_service.get_or_create_api_conversation(app, conversation_id, end_user_id)
     return _build_turn(account_id, app.id, config, conversation, query, started)
+
+
+def prepare_web_app_turn(end_user_id: uuid.UUID, token: str, query: str,
+                         conversation_id: uuid.UUID | None) -> DebugTurn:
+    """A turn of a published app through its web app (course §15.2): the published configuration,
+    charged to the app's owner, in the end user's ``conversation_id`` or a new one. Raises
+    ``NotFoundError`` (unknown token, unpublished app, not the end user's conversation)."""
+    started = time.perf_counter()
+    app = app_service.get_app_by_web_app_token(token)
+    config = app_service.get_published_config(app)
+    conversation = app_service.get_or_create_web_app_conversation(app, conversation_id, end_user_id)
+    turn = _build_turn(app.account_id, app.id, config, conversation, query, started)
+    turn.created_by = end_user_id
+    return turn
+
+
+def stop_web_app_task(end_user_id: uuid.UUID, token: str, task_id: uuid.UUID) -> None:
+    """Course §15.3: stop the end user's running web-app stream ``task_id`` (``NotFoundError``
+    for an unknown token or another user's task)."""
+    app_service.get_app_by_web_app_token(token)
+    store = current_app.extensions["state_store"]
+    if store.get(f"task:{task_id}") != str(end_user_id):
+        raise NotFoundError("no running task with this id")
+    store.set(f"stop:{task_id}", "1", 600)
 
 
 @dataclass
@@ -198,7 +224,7 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
     ``agent_end`` / ``stop`` / ``timeout`` / ``error``. Closing the iterator early (client gone)
     saves the partial answer with status ``stop``."""
     store = current_app.extensions["state_store"]
-    store.set(f"task:{turn.task_id}", str(turn.account_id), TASK_TTL_S)
+    store.set(f"task:{turn.task_id}", str(turn.created_by or turn.account_id), TASK_TTL_S)
     base = {"id": str(turn.message_id), "task_id": str(turn.task_id),
             "conversation_id": str(turn.conversation_id), "message_id": str(turn.message_id)}
     if turn.memory_on:
