@@ -180,6 +180,6 @@ def title_from_model(provider: str, model: str, query: str) -> str:
     if not lines:
         return ""
     title = re.sub(r"^(title|标题)\s*[:：]\s*", "", lines[0].strip(), flags=re.IGNORECASE)
-    title = title.strip(" \"'“”‘’`*#").rstrip(".。!！")
+    title = title.strip(" \"'“”‘’`*#.。!！")
     return fallback_name(title) if title else ""
 
