@@ -126,7 +126,7 @@ def test_another_accounts_conversation_is_404_everywhere(client, auth, other_aut
                             headers=other_auth).get_json()["data"]["list"][0]["id"]
     debug_id = client.post(f"/apps/{new_app}/debug", json={"query": "hi"}, headers=auth).get_json()["data"][
         "conversation_id"]
-    for owner, stranger, cid in ((other_auth, auth, conversation_id), (auth, other_auth, debug_id)):
+    for stranger, cid in ((auth, conversation_id), (other_auth, debug_id)):
         calls = [("get", f"/conversations/{cid}/messages", None), ("get", f"/conversations/{cid}/name", None),
                  ("post", f"/conversations/{cid}/name", {"name": "mine"}),
                  ("post", f"/conversations/{cid}/is-pinned", {"is_pinned": True}),
