@@ -96,7 +96,16 @@ class Config:
     # Seed 000's document upload answers once the document is indexed (its clients expect the
     # segment count); past this many seconds it answers with the document still indexing.
     SEED000_UPLOAD_WAIT_S = _env_float("SEED000_UPLOAD_WAIT_S", 120.0)
-    JWT_ACCESS_TOKEN_EXPIRES = timedelta(hours=_env_int("JWT_ACCESS_TOKEN_HOURS", 24 * 7))
+    # Studio tokens (seconds): a short-lived access token and a refresh token (``POST /auth/refresh``).
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=_env_int("JWT_ACCESS_TOKEN_EXPIRES", 15 * 60))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(seconds=_env_int("JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600))
+    # Seed 000's ``/api/users/login`` token (seconds): its clients cannot refresh, so it lives longer.
+    SEED000_TOKEN_EXPIRES = timedelta(seconds=_env_int("SEED000_TOKEN_EXPIRES", 7 * 24 * 3600))
+    # Who may create an account: "open" (anyone), "invite" (an admin's invite code), "closed" (CLI only).
+    REGISTRATION = _env("REGISTRATION", "open")
+    # An account's status (disabled flag, session version) is cached this long in the state store (seconds);
+    # every change rewrites it at once, so this only bounds how long a lost write could linger.
+    ACCOUNT_STATE_TTL_S = _env_int("ACCOUNT_STATE_TTL_S", 3600)
     JWT_ENCODE_ISSUER = "llmops"
     JWT_DECODE_ISSUER = "llmops"
     JWT_ALGORITHM = "HS256"
@@ -203,6 +212,7 @@ class ProductionConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
     HOST = _env("API_HOST", "0.0.0.0")
     WEB_CONCURRENCY = _env_int("WEB_CONCURRENCY", 4)
+    REGISTRATION = _env("REGISTRATION", "invite")
 
 
 class TestingConfig(Config):
@@ -219,6 +229,11 @@ class TestingConfig(Config):
     # API tests index documents themselves; seed 000's upload answers at once.
     SEED000_UPLOAD_WAIT_S = 0.0
 
+
+REGISTRATION_POLICIES = ("open", "invite", "closed")
+for _config in (Config, ProductionConfig):
+    if _config.REGISTRATION not in REGISTRATION_POLICIES:
+        raise ValueError(f"REGISTRATION must be one of {', '.join(REGISTRATION_POLICIES)}, not {_config.REGISTRATION!r}")
 
 CONFIGS = {"default": Config, "production": ProductionConfig, "testing": TestingConfig}
 

@@ -7,9 +7,19 @@ import secrets
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from marshmallow import ValidationError
 
 from llmops.errors import AppError
-from llmops.services import account_service, api_key_service, billing_service, memory_service, model_service, redeem_service
+from llmops.schemas.account import validate_password
+from llmops.services import (
+    account_service,
+    api_key_service,
+    billing_service,
+    invite_service,
+    memory_service,
+    model_service,
+    redeem_service,
+)
 
 llmops_cli = AppGroup("llmops", help="llmops administration commands.")
 
@@ -17,15 +27,68 @@ llmops_cli = AppGroup("llmops", help="llmops administration commands.")
 @llmops_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="admin", show_default=True)
-@click.option("--password", default=None, help="Generated and printed when omitted.")
-def create_admin(email: str, name: str, password: str | None) -> None:
-    """Create an admin account EMAIL (or promote an existing one)."""
-    generated = password is None
-    password = password or secrets.token_urlsafe(12) + "a1"
-    account = account_service.create_admin(email, name, password)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else one is generated).")
+@click.option("--promote", is_flag=True, help="Make the existing account EMAIL admin (its sessions are revoked).")
+def create_admin(email: str, name: str, password_stdin: bool, promote: bool) -> None:
+    """Create the admin account EMAIL with a generated password printed once (or --password-stdin)."""
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        try:
+            validate_password(password)
+        except ValidationError as exc:
+            raise click.ClickException(f"password: {' '.join(exc.messages)}") from exc
+    else:
+        password = secrets.token_urlsafe(18) + "a1"
+    try:
+        account, created = account_service.create_admin(email, name, password, promote=promote)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from exc
+    if not created:
+        click.echo(f"promoted {account.email} ({account.id}) to admin; its sessions were revoked")
+        return
     click.echo(f"admin {account.email} ({account.id})")
-    if generated:
+    if not password_stdin:
         click.echo(f"password: {password}")
+
+
+@llmops_cli.command("disable-account")
+@click.argument("email")
+def disable_account(email: str) -> None:
+    """Disable the account EMAIL: its API keys and tokens are refused at once, its sessions revoked."""
+    account = _run(account_service.set_disabled, _account(email).id, True)
+    click.echo(f"disabled {account.email} ({account.id})")
+
+
+@llmops_cli.command("enable-account")
+@click.argument("email")
+def enable_account(email: str) -> None:
+    """Enable the account EMAIL again (it logs in anew: its old tokens stay revoked)."""
+    account = _run(account_service.set_disabled, _account(email).id, False)
+    click.echo(f"enabled {account.email} ({account.id})")
+
+
+@llmops_cli.command("revoke-sessions")
+@click.argument("email")
+def revoke_sessions(email: str) -> None:
+    """Refuse every access and refresh token issued to the account EMAIL so far (API keys keep working)."""
+    account = _run(account_service.revoke_sessions, _account(email).id)
+    click.echo(f"revoked every session of {account.email} ({account.id})")
+
+
+@llmops_cli.command("invite-codes")
+@click.option("--count", type=click.IntRange(1, 100_000), default=1, show_default=True)
+@click.option("--expires-at", type=click.IntRange(0, 2**40), default=None, help="Unix seconds.")
+def invite_codes(count: int, expires_at: int | None) -> None:
+    """Generate COUNT single-use invite codes (REGISTRATION=invite); prints one code per line."""
+    for code in invite_service.generate(count, expires_at):
+        click.echo(code)
+
+
+def _run(function, *args):
+    try:
+        return function(*args)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 @llmops_cli.command("set-provider")

@@ -19,6 +19,7 @@ from llmops.models.platform import StateEntry
 
 class StateStore(Protocol):
     def set(self, key: str, value: str, ttl_s: int) -> None: ...
+    def add(self, key: str, value: str, ttl_s: int) -> bool: ...
     def get(self, key: str) -> str | None: ...
     def delete(self, key: str) -> None: ...
     def ping(self) -> None: ...
@@ -45,6 +46,19 @@ class DatabaseStateStore:
                     conn.execute(
                         self.table.update().where(self.table.c.key == key).values(value=value, expires_at=expires_at)
                     )
+
+    def add(self, key: str, value: str, ttl_s: int) -> bool:
+        """Set ``key`` only when it is absent (or expired); True when this call set it."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(self.table.delete().where(self.table.c.key == key, self.table.c.expires_at <= now))
+            try:
+                with conn.begin_nested():
+                    conn.execute(self.table.insert().values(key=key, value=value,
+                                                            expires_at=now + timedelta(seconds=ttl_s)))
+            except sa.exc.IntegrityError:
+                return False
+        return True
 
     def get(self, key: str) -> str | None:
         with self.engine.connect() as conn:
@@ -76,6 +90,9 @@ class RedisStateStore:
 
     def set(self, key: str, value: str, ttl_s: int) -> None:
         self.client.set(self.prefix + key, value, ex=max(int(ttl_s), 1))
+
+    def add(self, key: str, value: str, ttl_s: int) -> bool:
+        return bool(self.client.set(self.prefix + key, value, ex=max(int(ttl_s), 1), nx=True))
 
     def get(self, key: str) -> str | None:
         value = self.client.get(self.prefix + key)

@@ -1,5 +1,5 @@
-"""JWT wiring (flask-jwt-extended): identity = account UUID, revocation through the state store,
-and 401 envelopes for every token problem."""
+"""JWT wiring (flask-jwt-extended): identity = account UUID, revocation through the state store
+(logged-out sessions, revoked sessions, disabled accounts), 401/403 envelopes for token problems."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 from flask import current_app, request
 from flask_jwt_extended import JWTManager, get_jwt_identity
 
-from llmops.api.error_handlers import unauthorized_response
+from llmops.api.error_handlers import forbidden_response, unauthorized_response
 from llmops.services import account_service
 
 
@@ -44,6 +44,15 @@ def init_jwt(jwt: JWTManager) -> None:
     jwt.unauthorized_loader(lambda reason: unauthorized(f"authentication required: {reason}"))
     jwt.invalid_token_loader(lambda reason: unauthorized(f"invalid token: {reason}"))
     jwt.expired_token_loader(lambda header, payload: unauthorized("the token has expired"))
-    jwt.revoked_token_loader(lambda header, payload: unauthorized("the token has been revoked"))
+    jwt.revoked_token_loader(revoked)
     jwt.user_lookup_error_loader(lambda header, payload: unauthorized("the account no longer exists"))
-    jwt.token_in_blocklist_loader(lambda header, payload: account_service.is_token_revoked(payload["jti"]))
+    # Runs for every JWT-protected request: session logged out, sessions revoked, account disabled.
+    jwt.token_in_blocklist_loader(lambda header, payload: account_service.is_token_revoked(payload))
+
+
+def revoked(header: dict, payload: dict):
+    """403 for a disabled account's token, 401 for a revoked one."""
+    status = account_service.account_status(payload["sub"])
+    if status is not None and status[0]:
+        return forbidden_response(account_service.DISABLED_MESSAGE)
+    return unauthorized_response("the token has been revoked")

@@ -143,6 +143,15 @@ def unauthorized_response(message: str):
     return envelope("unauthorized", {}, message, 401)
 
 
+def forbidden_response(message: str):
+    """403 in the shape of the route's family (a disabled account's token)."""
+    if _seed000_route():
+        return seed000_error(message, 403)
+    if _detail_route():
+        return detail_error(message, 403)
+    return envelope("forbidden", {}, message, 403)
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(AppError, handle_app_error)
     app.register_error_handler(ValidationError, handle_validation_error)

@@ -1,7 +1,8 @@
-"""Accounts: every studio resource is owned by one."""
+"""Accounts: every studio resource is owned by one; invite codes for ``REGISTRATION=invite``."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,3 +23,21 @@ class Account(IdMixin, TimestampMixin, Base):
     is_admin: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     last_login_ip: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")
+    # Set by an admin: the account's keys and tokens are refused until it is enabled again.
+    disabled_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # Every JWT carries the version it was issued under (``sv``); bumping it revokes them all.
+    session_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+
+
+class InviteCode(IdMixin, Base):
+    """A single-use code admitting one registration when ``REGISTRATION=invite`` (SHA-256 stored)."""
+
+    __tablename__ = "invite_code"
+
+    code_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    code_hint: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("account.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    used_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("account.id"))

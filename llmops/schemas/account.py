@@ -6,6 +6,8 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from llmops.schemas.common import PaginationQuerySchema
+
 
 def validate_password(value: str) -> None:
     """8–64 characters with at least one letter and one digit."""
@@ -19,6 +21,8 @@ class RegisterSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     email = fields.Email(required=True, validate=validate.Length(max=255))
     password = fields.String(required=True, validate=validate_password)
+    # Required when ``REGISTRATION=invite``; ignored otherwise.
+    invite_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class PasswordLoginSchema(Schema):
@@ -33,3 +37,12 @@ class AccountNameSchema(Schema):
 class AccountPasswordSchema(Schema):
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
     password = fields.String(required=True, validate=validate_password)
+
+
+class InviteCodesSchema(Schema):
+    count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
+    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**40))
+
+
+class InviteCodeListSchema(PaginationQuerySchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(("unused", "used", "expired")))

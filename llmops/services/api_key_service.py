@@ -23,6 +23,7 @@ from llmops.errors import ConflictError, InvalidApiKeyError, NotFoundError, Vali
 from llmops.extensions import db
 from llmops.models import ApiKey, App
 from llmops.models.base import unix, utcnow
+from llmops.services import account_service
 from llmops.services.pagination import paginate
 
 KEY_PREFIX = "sk-llmops-"
@@ -128,7 +129,8 @@ def delete_api_key(account_id: uuid.UUID, key_id: uuid.UUID) -> None:
 
 def authenticate(authorization: str | None) -> KeyPrincipal:
     """The key named by an ``Authorization: Bearer <key>`` header. Raises ``InvalidApiKeyError``
-    (401) for a missing, unknown, disabled, deleted or expired key."""
+    (401) for a missing, unknown, disabled, deleted or expired key, ``ForbiddenError`` (403) when its
+    account is disabled."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise InvalidApiKeyError("You didn't provide an API key (Authorization: Bearer <key>)")
     digest = hash_key(authorization[7:].strip())
@@ -146,6 +148,8 @@ def authenticate(authorization: str | None) -> KeyPrincipal:
         raise InvalidApiKeyError()
     if principal.expires_at is not None and principal.expires_at <= utcnow():
         raise InvalidApiKeyError("The API key has expired")
+    # Not cached: the account's status comes from the shared state store on every call (403).
+    account_service.check_enabled(principal.account_id)
     return principal
 
 

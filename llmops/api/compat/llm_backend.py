@@ -42,6 +42,8 @@ class RegisterSchema(Schema):
         validate.Length(min=3, max=64),
         validate.Regexp(r"^[A-Za-z0-9_.\-]+$", error="letters, digits, '_', '.' and '-' only")])
     password = fields.String(required=True, validate=validate_password)
+    # Required when ``REGISTRATION=invite`` (the seed had none: its clients must add it then).
+    invite_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class LoginSchema(Schema):
@@ -123,7 +125,8 @@ def _conversation_number(raw: str) -> int:
 @limiter.limit(login_limit)
 def register():
     data = RegisterSchema().load(json_body())
-    account_service.register_username(data["username"], data["password"], ip=request.remote_addr or "")
+    account_service.register_username(data["username"], data["password"], ip=request.remote_addr or "",
+                                      invite_code=data["invite_code"])
     return jsonify({"message": "User registered successfully"}), 201
 
 

@@ -1,14 +1,18 @@
-"""Admin-only routes (API.md A "API keys, usage, models, admin"): redeem codes, active models."""
+"""Admin-only routes (API.md A "API keys, usage, models, admin"): redeem codes, active models,
+account status (disable, enable, revoke sessions), invite codes."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import uuid
+
+from flask import Blueprint, request
 from flask_jwt_extended import jwt_required
 from marshmallow import Schema, fields, validate
 
 from llmops.api.auth import current_account_id
-from llmops.api.responses import json_body, ok
-from llmops.services import account_service, model_service, redeem_service
+from llmops.api.responses import json_body, ok, page
+from llmops.schemas.account import InviteCodeListSchema, InviteCodesSchema
+from llmops.services import account_service, invite_service, model_service, redeem_service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -46,3 +50,42 @@ def set_active_model():
     account_service.require_admin(current_account_id())
     data = ActiveModelSchema().load(json_body())
     return ok(model_service.set_active_model(**data), "active model set")
+
+
+@bp.post("/accounts/<uuid:account_id>/disable")
+@jwt_required()
+def disable_account(account_id: uuid.UUID):
+    admin_id = account_service.require_admin(current_account_id())
+    account = account_service.set_disabled(account_id, True, by=admin_id)
+    return ok(account_service.status_dict(account), "account disabled: its keys and tokens are refused")
+
+
+@bp.post("/accounts/<uuid:account_id>/enable")
+@jwt_required()
+def enable_account(account_id: uuid.UUID):
+    account_service.require_admin(current_account_id())
+    return ok(account_service.status_dict(account_service.set_disabled(account_id, False)), "account enabled")
+
+
+@bp.post("/accounts/<uuid:account_id>/revoke-sessions")
+@jwt_required()
+def revoke_sessions(account_id: uuid.UUID):
+    account_service.require_admin(current_account_id())
+    account = account_service.revoke_sessions(account_id)
+    return ok(account_service.status_dict(account), "every token issued to the account so far is refused")
+
+
+@bp.post("/invite-codes")
+@jwt_required()
+def create_invite_codes():
+    admin_id = account_service.require_admin(current_account_id())
+    data = InviteCodesSchema().load(json_body())
+    return ok({"codes": invite_service.generate(**data, created_by=admin_id)},
+              "invite codes generated: copy them now, they are not shown again", 201)
+
+
+@bp.get("/invite-codes")
+@jwt_required()
+def list_invite_codes():
+    account_service.require_admin(current_account_id())
+    return page(*invite_service.list_codes(**InviteCodeListSchema().load(request.args)))

@@ -1,4 +1,4 @@
-"""Accounts: register, password login, logout, profile (API.md A "Accounts")."""
+"""Accounts: register, password login, refresh, logout, profile (API.md A "Accounts")."""
 
 from __future__ import annotations
 
@@ -30,11 +30,16 @@ def password_login():
     return ok(account_service.password_login(data["email"], data["password"], ip=request.remote_addr or ""))
 
 
+@bp.post("/auth/refresh")
+@jwt_required(refresh=True)
+def refresh():
+    return ok(account_service.refresh(current_account_id(), get_jwt().get("sid")))
+
+
 @bp.post("/auth/logout")
-@jwt_required()
+@jwt_required(verify_type=False)
 def logout():
-    claims = get_jwt()
-    account_service.logout(claims["jti"], claims["exp"])
+    account_service.logout(get_jwt())
     return ok(message="logged out")
 
 
@@ -55,8 +60,9 @@ def update_name():
 @jwt_required()
 def update_password():
     data = AccountPasswordSchema().load(json_body())
-    account_service.update_password(current_account_id(), data["current_password"], data["password"])
-    return ok(message="password updated")
+    tokens = account_service.update_password(current_account_id(), data["current_password"], data["password"],
+                                             get_jwt().get("sid"))
+    return ok(tokens, "password updated: every other session is signed out; use the new tokens")
 
 
 def _account_dict(account) -> dict:
