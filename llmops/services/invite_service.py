@@ -26,7 +26,8 @@ INVALID = "the invite code is invalid, expired or already used"
 
 
 def _hash(code: str) -> str:
-    normalized = code.strip().upper().removeprefix(PREFIX).replace("-", "")
+    # The alphabet has no "I": stripping a leading "INV" never eats a code character.
+    normalized = code.strip().upper().replace("-", "").removeprefix("INV")
     return hashlib.sha256(normalized.encode()).hexdigest()
 
 
