@@ -191,3 +191,15 @@ def test_open_registration_ignores_invite_codes(client, policy):
             "invite_code": "whatever"}
     assert client.post("/auth/register", json=body).status_code == 201
     assert register(client)["Authorization"]
+
+
+def test_disabled_seed000_user_gets_the_seeds_error_shape(client, admin_auth):
+    body = {"username": f"d_{uuid.uuid4().hex[:8]}", "password": PASSWORD}
+    assert client.post("/api/users/register", json=body).status_code == 201
+    token = client.post("/api/users/login", json=body).get_json()["token"]
+    account = client.get("/account", headers=bearer(token)).get_json()["data"]["id"]
+    assert client.post(f"/admin/accounts/{account}/disable", headers=admin_auth).status_code == 200
+    refused = client.get("/api/conversations/list", headers=bearer(token))
+    assert refused.status_code == 403 and refused.get_json() == {"error": "this account has been disabled"}
+    login = client.post("/api/users/login", json=body)
+    assert login.status_code == 403 and login.get_json() == {"error": "this account has been disabled"}
