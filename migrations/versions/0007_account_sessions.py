@@ -1,7 +1,7 @@
 """account sessions: account.disabled_at, account.session_version, invite_code
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-01 14:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
