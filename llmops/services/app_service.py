@@ -10,11 +10,11 @@ import uuid
 import sqlalchemy as sa
 from flask import current_app
 
-from llmops.errors import FailError, NotFoundError, ValidateError
+from llmops.errors import FailError, ForbiddenError, NotFoundError, ValidateError
 from llmops.extensions import db
 from llmops.models import App, AppConfig, AppDatasetJoin, Conversation, Dataset
 from llmops.models.base import unix, utcnow
-from llmops.services import model_service
+from llmops.services import account_service, model_service
 from llmops.services.pagination import paginate
 
 CONFIG_FIELDS = ("model_config", "memory_mode", "preset_prompt", "dataset_ids", "retrieval_config", "opening_statement")
@@ -259,10 +259,14 @@ def get_or_create_api_conversation(app: App, conversation_id: uuid.UUID | None, 
 
 
 def get_app_by_web_app_token(token: str) -> App:
-    """The published, live app whose web app ``token`` this is; otherwise ``NotFoundError``."""
+    """The published, live app whose web app ``token`` this is; otherwise ``NotFoundError``
+    (``ForbiddenError`` when its owner's account is disabled)."""
     app = db.session.scalar(sa.select(App).where(App.token == token)) if token else None
     if app is None or app.is_deleted or app.status != "published" or app.published_app_config_id is None:
         raise NotFoundError("web app not found")
+    status = account_service.account_status(app.account_id)  # the owner pays: a disabled owner's apps stop
+    if status is None or status[0]:
+        raise ForbiddenError("the account that owns this web app has been disabled")
     return app
 
 

@@ -94,3 +94,20 @@ def test_revoked_and_logged_out_sessions_are_refused_by_another_process(client, 
     with httpx.Client(base_url=other_api, timeout=30) as http:
         assert http.post("/auth/refresh", headers=bearer(tokens["refresh_token"])).status_code == 401
     assert statuses(other_api, "/v1/models", key) == {200}  # revoking sessions leaves API keys alone
+
+
+def test_a_disabled_owners_web_app_stops(client, admin_auth, other_auth, victim):
+    account_id, _, tokens, _ = victim
+    owner = bearer(tokens["access_token"])
+    app_id = client.post("/apps", json={"name": "Bot", "description": "d"}, headers=owner).get_json()["data"]["id"]
+    assert client.post(f"/apps/{app_id}/publish", headers=owner).status_code == 200
+    token = client.get(f"/apps/{app_id}/published-config", headers=owner).get_json()["data"]["web_app"]["token"]
+    assert client.get(f"/web-apps/{token}", headers=other_auth).status_code == 200
+
+    assert client.post(f"/admin/accounts/{account_id}/disable", headers=admin_auth).status_code == 200
+    refused = client.get(f"/web-apps/{token}", headers=other_auth)
+    assert refused.status_code == 403 and "has been disabled" in refused.get_json()["message"]
+    chat = client.post(f"/web-apps/{token}/chat", json={"conversation_id": "", "query": "Hi"}, headers=other_auth)
+    assert chat.status_code == 403
+    assert client.post(f"/admin/accounts/{account_id}/enable", headers=admin_auth).status_code == 200
+    assert client.get(f"/web-apps/{token}", headers=other_auth).status_code == 200
