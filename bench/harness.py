@@ -49,8 +49,9 @@ class Stack:
     def __init__(self, workdir: Path, env: dict[str, str]):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # Benchmarks hold one login for their whole run: an access token outliving it (default 15 min).
         self.env = {**os.environ, "LLMOPS_CONFIG": "default", "LLMOPS_INSTANCE_DIR": str(self.workdir / "instance"),
-                    "PYTHONUNBUFFERED": "1", **env}
+                    "PYTHONUNBUFFERED": "1", "JWT_ACCESS_TOKEN_EXPIRES": "86400", **env}
         self.processes: dict[str, subprocess.Popen] = {}
         self.llm_url = ""
         self.api_url = ""
