@@ -55,9 +55,9 @@ def get_web_app(token: str) -> dict:
 
 
 def _front_end_config(config: AppConfig) -> dict:
-    def value(key: str, default):
+    def value(key: str, default):  # an empty setting reads as the default
         found = getattr(config, key, None)
-        return default if found is None else found
+        return default if found is None or found == {} else found
 
     model_config = config.model_config or {}
     try:
