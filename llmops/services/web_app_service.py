@@ -8,10 +8,12 @@ each end user sees only their own conversations.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
+from flask import current_app
 
 from llmops.errors import FailError
 from llmops.extensions import db
@@ -80,17 +82,46 @@ def chat(end_user_id: uuid.UUID, token: str, query: str,
     """§15.2: the turn is prepared at once (errors keep their HTTP status), then → the debug
     chat's events. After the first round of a new conversation its naming starts."""
     turn = chat_service.prepare_web_app_turn(end_user_id, token, query, conversation_id)
-    return _events(turn, conversation_id is None)
-
-
-def _events(turn: chat_service.DebugTurn, name_it: bool) -> Iterator[tuple[str, dict]]:
     events = chat_service.stream_debug_turn(turn)
-    try:
-        yield from events
-    finally:
-        events.close()  # a client gone mid-stream: the service saves the partial answer first
-        if name_it:
-            conversation_service.start_auto_name(turn.conversation_id, turn.message_id)
+    if conversation_id is not None:
+        return events
+    return ThenEvents(events, lambda: conversation_service.start_auto_name(turn.conversation_id, turn.message_id))
+
+
+class ThenEvents:
+    """``events`` followed by ``after()``, run once when they are exhausted or closed (the
+    client gone: the service has saved the partial round by then); ``close``/``abandon``
+    reach the wrapped events as ``api/sse.py`` calls them."""
+
+    def __init__(self, events: Iterator[tuple[str, dict]], after: Callable[[], None]):
+        self.events, self.after, self.done = events, after, False
+        self.app = current_app._get_current_object()
+
+    def __iter__(self) -> ThenEvents:
+        return self
+
+    def __next__(self) -> tuple[str, dict]:
+        try:
+            return next(self.events)
+        except StopIteration:
+            self._after()
+            raise
+
+    def close(self) -> None:
+        close = getattr(self.events, "close", None)
+        if close is not None:
+            close()  # ValueError while another thread runs them: that thread closes them itself
+        self._after()
+
+    def abandon(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.close()
+
+    def _after(self) -> None:
+        if not self.done:
+            self.done = True
+            with self.app.app_context():
+                self.after()
 
 
 def stop(end_user_id: uuid.UUID, token: str, task_id: uuid.UUID) -> None:

@@ -167,3 +167,29 @@ def test_5_1_conversations_of_the_end_user_with_pinned_filter(client, auth, othe
     assert client.get(f"/web-apps/{token}/conversations?is_pinned=maybe", headers=other_auth).status_code == 422
     client.post(f"/conversations/{second}/delete", headers=other_auth)
     assert client.get(f"/web-apps/{token}/conversations", headers=other_auth).get_json()["data"] == []
+
+
+def test_15_2_client_gone_keeps_the_partial_round_and_names_the_conversation(client, auth, other_auth, new_app,
+                                                                            fake):
+    import time
+
+    token = publish(client, auth, new_app)
+    fake.behaviour.answer_chunks = [f"w{i} " for i in range(200)]
+    fake.behaviour.chunk_delay_s = 0.02
+    response = client.post(f"/web-apps/{token}/chat", json={"query": "Leaving early"}, headers=other_auth,
+                           buffered=False)
+    chunks = response.response
+    first = next(chunks)
+    conversation_id = parse_sse(first.decode() if isinstance(first, bytes) else first)[0][1]["conversation_id"]
+    next(chunks)
+    response.close()  # what the WSGI server does when the client goes away
+    deadline, messages = time.time() + 10, []
+    while time.time() < deadline and not messages:
+        time.sleep(0.1)
+        messages = client.get(f"/conversations/{conversation_id}/messages",
+                              headers=other_auth).get_json()["data"]["list"]
+    assert messages and messages[0]["status"] == "stop" and messages[0]["answer"].startswith("w0 ")
+    deadline, name = time.time() + 10, ""
+    while time.time() < deadline and name != "Leaving early":
+        name = client.get(f"/conversations/{conversation_id}/name", headers=other_auth).get_json()["data"]["name"]
+    assert name == "Leaving early"
