@@ -47,8 +47,13 @@ def netguard_log(tmp_path_factory) -> Path:
 
 
 def _fresh_postgres_database(name: str) -> str:
+    """A new, empty database named ``name`` plus a suffix of this checkout's path, so test runs of
+    several checkouts (git worktrees) on one PostgreSQL server never drop each other's database."""
+    import hashlib
+
     import psycopg
 
+    name = f"{name}_{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
