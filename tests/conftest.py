@@ -25,7 +25,57 @@ from config import TestingConfig, celery_settings  # noqa: E402
 from tests.fakes.upstream import FakeUpstream  # noqa: E402
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_BASE_URL = "redis://127.0.0.1:6379"
+# Concurrent test runs on one machine (several checkouts) each claim a slot, so their
+# PostgreSQL databases and Redis databases never meet: slot n uses Redis dbs 15-2n and 14-2n and
+# database names suffixed with n (slot 0 keeps the plain names, as CI sees them).
+TEST_SLOTS = 7
+_SLOT_KEY = "llmops-test-slot:{}"
+_slot: int | None = None
+
+
+def _claim_slot() -> int:
+    """This run's slot (0..6), claimed in Redis db 0 with the pid; a dead owner's slot is taken over."""
+    global _slot
+    if _slot is not None:
+        return _slot
+    import atexit
+
+    import redis
+
+    client = redis.Redis.from_url(f"{REDIS_BASE_URL}/0", socket_connect_timeout=5)
+    for n in range(TEST_SLOTS):
+        key = _SLOT_KEY.format(n)
+        owner = client.get(key)
+        if owner is not None and _pid_alive(int(owner)) and int(owner) != os.getpid():
+            continue
+        if owner is not None:
+            client.delete(key)
+        if client.set(key, os.getpid(), nx=True, ex=6 * 3600):
+            _slot = n
+            atexit.register(_release_slot, client, key)
+            return n
+    raise RuntimeError(f"all {TEST_SLOTS} test slots are taken by running test sessions")
+
+
+def _release_slot(client, key: str) -> None:
+    if client.get(key) == str(os.getpid()).encode():
+        client.delete(key)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def redis_test_url(offset: int = 0) -> str:
+    """A Redis database of this run's own: ``offset`` 0 for the app fixtures, 1 for e2e stacks."""
+    return f"{REDIS_BASE_URL}/{15 - 2 * _claim_slot() - offset}"
 
 
 def pytest_addoption(parser):
@@ -47,13 +97,12 @@ def netguard_log(tmp_path_factory) -> Path:
 
 
 def _fresh_postgres_database(name: str) -> str:
-    """A new, empty database named ``name`` plus a suffix of this checkout's path, so test runs of
-    several checkouts (git worktrees) on one PostgreSQL server never drop each other's database."""
-    import hashlib
-
+    """An empty database ``name`` (suffixed with this run's slot) → its SQLAlchemy URL."""
     import psycopg
 
-    name = f"{name}_{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
+    slot = _claim_slot()
+    name = f"{name}_{slot}" if slot else name
+
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -120,8 +169,8 @@ def profile_urls(profile, tmp_path_factory, netguard_log, chroma_server) -> dict
     return {
         "LLMOPS_INSTANCE_DIR": str(instance),
         "DATABASE_URL": _fresh_postgres_database("llmops_test"),
-        "CELERY_BROKER_URL": _fresh_redis(REDIS_URL),
-        "STATE_STORE_URL": REDIS_URL,
+        "CELERY_BROKER_URL": _fresh_redis(redis_test_url()),
+        "STATE_STORE_URL": redis_test_url(),
         "CHROMA_PATH": str(instance / "chroma"),
         "CHROMA_URL": chroma_server,
     }

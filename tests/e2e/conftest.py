@@ -9,10 +9,9 @@ import httpx
 import pytest
 
 from bench.harness import Stack
-from tests.conftest import NETGUARD_DIR, ROOT, _fresh_postgres_database, _fresh_redis
+from tests.conftest import NETGUARD_DIR, ROOT, _fresh_postgres_database, _fresh_redis, redis_test_url
 from tests.fakes.upstream import FakeUpstream
 
-E2E_REDIS_URL = "redis://127.0.0.1:6379/14"
 SEED003_API_KEY = f"sk-seed003-{uuid.uuid4().hex}"
 
 
@@ -59,11 +58,12 @@ def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream,
             "RATELIMIT_STORAGE_URI": "memory://",
         })
     else:
+        e2e_redis_url = redis_test_url(offset=1)
         env.update({
             "DATABASE_URL": _fresh_postgres_database("llmops_e2e"),
-            "CELERY_BROKER_URL": _fresh_redis(E2E_REDIS_URL),
-            "STATE_STORE_URL": E2E_REDIS_URL,
-            "RATELIMIT_STORAGE_URI": E2E_REDIS_URL,
+            "CELERY_BROKER_URL": _fresh_redis(e2e_redis_url),
+            "STATE_STORE_URL": e2e_redis_url,
+            "RATELIMIT_STORAGE_URI": e2e_redis_url,
             "CHROMA_URL": chroma_server,
         })
     stack = Stack(workdir, env)
