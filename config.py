@@ -133,6 +133,12 @@ class Config:
 
     UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 15 * 1024 * 1024)
+    # A studio front end served from another origin (comma-separated origins, e.g.
+    # "http://localhost:5173"; "*" allows any origin but then without credentials). Unset: no CORS.
+    CORS_ORIGINS = [o.strip() for o in (_env("CORS_ORIGINS", "") or "").split(",") if o.strip()]
+    # Front ends written for the course platform read only the envelope's ``code``: "1" answers
+    # envelope errors with HTTP 200 (the status stays in the body's ``code``).
+    ENVELOPE_ERRORS_HTTP_200 = _env("ENVELOPE_ERRORS_HTTP_200", "0").lower() in ("1", "true", "yes", "on")
     # Embeddings: "local" (all-MiniLM-L6-v2) or an OpenAI-compatible API (base URL + model + dim).
     EMBEDDING_PROVIDER = _env("EMBEDDING_PROVIDER", "local")
     EMBEDDING_BASE_URL = _env("EMBEDDING_BASE_URL")

@@ -33,6 +33,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     extensions.jwt.init_app(app)
     init_jwt(extensions.jwt)
     extensions.limiter.init_app(app)
+    _init_cors(app)
     extensions.celery_init_app(app)
     with app.app_context():
         app.extensions["state_store"] = make_state_store(app.config["STATE_STORE_URL"], lambda: extensions.db.engine)
@@ -42,15 +43,27 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from llmops.api import openai as openai_api
     from llmops.api import ops
     from llmops.api.compat import caiqi, llm_backend, selfservice, voice_engine
-    from llmops.api.studio import admin, analysis, api_keys, apps, auth, conversations, datasets, debug, web_apps
+    from llmops.api.studio import admin, analysis, api_keys, apps, auth, conversations, course, datasets, debug, web_apps
 
-    for blueprint in (ops.bp, auth.bp, apps.bp, debug.bp, datasets.bp, api_keys.bp, admin.bp, openai_api.bp,
+    for blueprint in (ops.bp, auth.bp, apps.bp, debug.bp, datasets.bp, api_keys.bp, admin.bp, course.bp, openai_api.bp,
                       selfservice.bp, caiqi.bp, voice_engine.bp, llm_backend.bp, web_apps.bp, conversations.bp,
                       analysis.bp):
         app.register_blueprint(blueprint)
     ops.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _init_cors(app: Flask) -> None:
+    """CORS (flask-cors) for ``CORS_ORIGINS``: preflights answered, credentials allowed unless the
+    origin list is ``*``; nothing is added when the list is empty."""
+    origins = app.config.get("CORS_ORIGINS") or []
+    if not origins:
+        return
+    from flask_cors import CORS
+
+    CORS(app, origins=origins, supports_credentials="*" not in origins, max_age=600,
+         allow_headers=["Authorization", "Content-Type"], expose_headers=["Content-Disposition"])
 
 
 def _engine(app: Flask) -> sa.Engine:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
 
 def ok(data=None, message: str = "", status: int = 200):
@@ -16,8 +16,10 @@ def page(items: list, paginator: dict, message: str = ""):
 
 
 def envelope(code: str, data, message: str, status: int):
+    """The envelope with HTTP ``status`` — 200 for an error when ``ENVELOPE_ERRORS_HTTP_200`` is on
+    (front ends that read only ``code``)."""
     response = jsonify({"code": code, "data": data, "message": message})
-    response.status_code = status
+    response.status_code = 200 if code != "success" and current_app.config.get("ENVELOPE_ERRORS_HTTP_200") else status
     return response
 
 

@@ -30,10 +30,33 @@ def frame(event: str, data) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def sse_response(events: Iterator[tuple[str, dict]], render=frame, ping: str | None = None) -> Response:
+AGENT_DEFAULTS = {"observation": "", "tool": "", "tool_input": {}, "latency": 0.0, "total_token_count": 0,
+                  "total_price": 0.0}
+
+
+def agent_fields(event: str, data: dict) -> dict:
+    """``data`` with the course front end's agent fields filled where the producer left them out:
+    ``event``, ``thought`` (an ``agent_message`` chunk mirrors ``answer``; the course front end
+    renders ``thought``), ``observation``, ``tool``, ``tool_input``, ``latency`` (seconds),
+    ``total_token_count``, ``total_price``; a failure's ``message`` is its ``observation``."""
+    filled = {"event": event, "thought": data.get("answer", "") if event == "agent_message" else ""}
+    filled.update(AGENT_DEFAULTS)
+    if event in ("error", "timeout", "stop"):
+        filled["observation"] = str(data.get("message", ""))  # the course front end shows it
+    filled.update(data)
+    return filled
+
+
+def studio_frame(event: str, data) -> str:
+    """A studio event frame: agent fields filled in (``agent_fields``)."""
+    return frame(event, agent_fields(event, data) if isinstance(data, dict) else data)
+
+
+def sse_response(events: Iterator[tuple[str, dict]], render=studio_frame, ping: str | None = None) -> Response:
     """Stream ``events`` as SSE with pings and clean error handling.
 
-    ``render(event, data) -> str`` makes a frame (default ``frame``); ``ping`` is the keep-alive
+    ``render(event, data) -> str`` makes a frame (default ``studio_frame``: the studio's events,
+    agent fields filled in); ``ping`` is the keep-alive
     text (default a ``ping`` event; a compatibility surface may use an SSE comment ``": ping\n\n"``,
     which every SSE client ignores)."""
     app = current_app._get_current_object()

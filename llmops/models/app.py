@@ -47,3 +47,11 @@ class AppConfig(IdMixin, TimestampMixin, Base):
     dataset_ids: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
     retrieval_config: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
     opening_statement: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    # The course front end's keys (stored and returned as given; see app_service.COURSE_DEFAULTS).
+    tools: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    workflows: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    opening_questions: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    speech_to_text: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
+    text_to_speech: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
+    suggested_after_answer: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
+    review_config: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
+
+from llmops.schemas.common import StudioSchema
 
 from llmops.schemas.common import PaginationQuerySchema
 
@@ -17,7 +19,7 @@ def validate_password(value: str) -> None:
         raise ValidationError("must contain at least one letter and one digit")
 
 
-class RegisterSchema(Schema):
+class RegisterSchema(StudioSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     email = fields.Email(required=True, validate=validate.Length(max=255))
     password = fields.String(required=True, validate=validate_password)
@@ -25,16 +27,16 @@ class RegisterSchema(Schema):
     invite_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
-class PasswordLoginSchema(Schema):
+class PasswordLoginSchema(StudioSchema):
     email = fields.Email(required=True)
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
-class AccountNameSchema(Schema):
+class AccountNameSchema(StudioSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
-class AccountPasswordSchema(Schema):
+class AccountPasswordSchema(StudioSchema):
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
     password = fields.String(required=True, validate=validate_password)
 

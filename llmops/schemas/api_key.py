@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from llmops.schemas.common import StudioSchema
 
 MAX_QUOTA = 10**15
 
 
-class ApiKeyCreateSchema(Schema):
+class ApiKeyCreateSchema(StudioSchema):
     """``quota`` in tokens (absent/null: unlimited); ``expires_at`` in Unix seconds; ``models``
     an allow-list of model names (empty: all); ``rpm``/``tpm`` per-minute limits (null: none)."""
 
@@ -21,7 +23,7 @@ class ApiKeyCreateSchema(Schema):
     app_id = fields.UUID(load_default=None, allow_none=True)
 
 
-class ApiKeyUpdateSchema(Schema):
+class ApiKeyUpdateSchema(StudioSchema):
     remark = fields.String(validate=validate.Length(max=255))
     quota = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_QUOTA))
     expires_at = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**40))
@@ -31,11 +33,11 @@ class ApiKeyUpdateSchema(Schema):
     app_id = fields.UUID(allow_none=True)
 
 
-class IsActiveSchema(Schema):
+class IsActiveSchema(StudioSchema):
     is_active = fields.Boolean(required=True)
 
 
-class UsageQuerySchema(Schema):
+class UsageQuerySchema(StudioSchema):
     """``GET /usage``: UTC days ``start_date`` (inclusive) to ``end_date`` (exclusive), YYYY-MM-DD."""
 
     start_date = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"))

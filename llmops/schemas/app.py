@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from llmops.schemas.common import StudioSchema
 
 
-class AppCreateSchema(Schema):
+class AppCreateSchema(StudioSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=40))
     icon = fields.String(load_default="", validate=validate.Length(max=512))
     description = fields.String(load_default="", validate=validate.Length(max=800))
 
 
-class AppUpdateSchema(Schema):
+class AppUpdateSchema(StudioSchema):
     name = fields.String(validate=validate.Length(min=1, max=40))
     icon = fields.String(validate=validate.Length(max=512))
     description = fields.String(validate=validate.Length(max=800))
@@ -22,26 +24,28 @@ class AppUpdateSchema(Schema):
             raise ValidationError("give at least one of name, icon, description")
 
 
-class ModelParametersSchema(Schema):
+class ModelParametersSchema(StudioSchema):
     temperature = fields.Float(validate=validate.Range(min=0, max=2))
     top_p = fields.Float(validate=validate.Range(min=0, max=1))
     max_tokens = fields.Integer(validate=validate.Range(min=1, max=32768))
+    presence_penalty = fields.Float(validate=validate.Range(min=-2, max=2))
+    frequency_penalty = fields.Float(validate=validate.Range(min=-2, max=2))
 
 
-class ModelConfigSchema(Schema):
+class ModelConfigSchema(StudioSchema):
     provider = fields.String(validate=validate.Length(min=1, max=64))
     model = fields.String(validate=validate.Length(min=1, max=128))
     parameters = fields.Nested(ModelParametersSchema)
     dialog_round = fields.Integer(validate=validate.Range(min=0, max=100))
 
 
-class RetrievalConfigSchema(Schema):
+class RetrievalConfigSchema(StudioSchema):
     retrieval_strategy = fields.String(validate=validate.OneOf(["semantic", "full_text", "hybrid"]))
     k = fields.Integer(validate=validate.Range(min=1, max=10))
     score = fields.Float(validate=validate.Range(min=0, max=0.99))
 
 
-class AppConfigUpdateSchema(Schema):
+class AppConfigUpdateSchema(StudioSchema):
     """Seed 1.2: a partial update of the draft; only the keys given change."""
 
     model_config = fields.Nested(ModelConfigSchema)
@@ -63,15 +67,15 @@ class AppConfigUpdateSchema(Schema):
         return data
 
 
-class FallbackHistorySchema(Schema):
+class FallbackHistorySchema(StudioSchema):
     app_config_version_id = fields.UUID(required=True)
 
 
-class LongTermMemoryUpdateSchema(Schema):
+class LongTermMemoryUpdateSchema(StudioSchema):
     summary = fields.String(required=True, validate=validate.Length(max=4000))
 
 
-class DebugChatSchema(Schema):
+class DebugChatSchema(StudioSchema):
     """Seed 1.5: ``query``; ``stream`` selects the SSE form."""
 
     query = fields.String(required=True, validate=validate.Length(min=1, max=4000))

@@ -264,6 +264,14 @@ def update_name(account_id: uuid.UUID, name: str) -> Account:
     return account
 
 
+def update_avatar(account_id: uuid.UUID, avatar: str) -> Account:
+    """Course 7.4: the avatar's URL (e.g. from ``POST /upload-files/image``)."""
+    account = get_account(account_id)
+    account.avatar = avatar
+    db.session.commit()
+    return account
+
+
 def update_password(account_id: uuid.UUID, current_password: str, new_password: str, sid: str | None = None) -> dict:
     """Change the password after checking the current one (``FailError`` naming the field). Every
     token issued before is revoked, the caller's too → a new token pair for the caller's session."""

@@ -51,7 +51,8 @@ def hash_key(plain: str) -> str:
 
 def api_key_to_dict(key: ApiKey) -> dict:
     return {
-        "id": str(key.id), "remark": key.remark, "key": key.key_hint, "quota": key.quota, "used_quota": key.used_quota,
+        "id": str(key.id), "remark": key.remark, "key": key.key_hint, "api_key": key.key_hint,  # masked
+        "quota": key.quota, "used_quota": key.used_quota,
         "remaining_quota": None if key.quota is None else max(key.quota - key.used_quota, 0),
         "expires_at": unix(key.expires_at), "models": key.models, "rpm": key.rpm, "tpm": key.tpm,
         "app_id": str(key.app_id) if key.app_id else None, "is_active": key.is_active,
@@ -61,7 +62,7 @@ def api_key_to_dict(key: ApiKey) -> dict:
 
 def create_api_key(account_id: uuid.UUID, remark: str = "", quota: int | None = None, expires_at: int | None = None,
                    models: list[str] | None = None, rpm: int | None = None, tpm: int | None = None,
-                   app_id: uuid.UUID | None = None, plain: str | None = None) -> dict:
+                   app_id: uuid.UUID | None = None, plain: str | None = None, active: bool = True) -> dict:
     """A new key → its fields plus ``key``, the plain secret, returned this once only.
 
     ``plain`` imports a key issued elsewhere (e.g. by the one-api/new-api instance being replaced,
@@ -76,7 +77,7 @@ def create_api_key(account_id: uuid.UUID, remark: str = "", quota: int | None = 
         raise ConflictError("this API key already exists", data={"key": ["already exists"]})
     key = ApiKey(account_id=account_id, remark=remark, key_hash=hash_key(plain), key_hint=f"{plain[:10]}…{plain[-4:]}",
                  quota=quota, expires_at=_from_unix(expires_at), models=list(dict.fromkeys(models or [])), rpm=rpm,
-                 tpm=tpm, app_id=app_id)
+                 tpm=tpm, app_id=app_id, is_active=active)
     db.session.add(key)
     db.session.commit()
     return {**api_key_to_dict(key), "key": plain}
@@ -96,11 +97,11 @@ def get_owned_key(account_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
 
 
 def update_api_key(account_id: uuid.UUID, key_id: uuid.UUID, changes: dict) -> dict:
-    """Change any of remark, quota, expires_at, models, rpm, tpm, app_id."""
+    """Change any of remark, quota, expires_at, models, rpm, tpm, app_id, is_active."""
     key = get_owned_key(account_id, key_id)
     if "app_id" in changes:
         _check_app(account_id, changes["app_id"])
-    for field in ("remark", "quota", "models", "rpm", "tpm", "app_id"):
+    for field in ("remark", "quota", "models", "rpm", "tpm", "app_id", "is_active"):
         if field in changes:
             setattr(key, field, changes[field])
     if "expires_at" in changes:

@@ -17,7 +17,24 @@ from llmops.models.base import unix, utcnow
 from llmops.services import account_service, model_service
 from llmops.services.pagination import paginate
 
-CONFIG_FIELDS = ("model_config", "memory_mode", "preset_prompt", "dataset_ids", "retrieval_config", "opening_statement")
+CONFIG_FIELDS = ("model_config", "memory_mode", "preset_prompt", "dataset_ids", "retrieval_config", "opening_statement",
+                 "tools", "workflows", "opening_questions", "speech_to_text", "text_to_speech", "suggested_after_answer",
+                 "review_config")
+
+
+def course_defaults() -> dict:
+    """Defaults of the keys the course front end adds (tools and workflows are stored as given:
+    those modules are not served yet; the other keys' behaviours live with their features)."""
+    return {
+        "tools": [],
+        "workflows": [],
+        "opening_questions": [],
+        "speech_to_text": {"enable": False},
+        "text_to_speech": {"enable": False, "voice": "echo", "auto_play": False},
+        "suggested_after_answer": {"enable": False},
+        "review_config": {"enable": False, "keywords": [], "inputs_config": {"enable": False, "preset_response": ""},
+                          "outputs_config": {"enable": False}},
+    }
 
 
 def default_config() -> dict:
@@ -37,6 +54,7 @@ def default_config() -> dict:
         "dataset_ids": [],
         "retrieval_config": {"retrieval_strategy": "semantic", "k": 4, "score": 0.5},
         "opening_statement": "",
+        **course_defaults(),
     }
 
 
@@ -54,7 +72,11 @@ def list_apps(account_id: uuid.UUID, current_page: int, page_size: int, search_w
     if search_word:
         query = query.where(App.name.ilike(f"%{search_word}%"))
     apps, page = paginate(query, (App.created_at.desc(), App.id), current_page, page_size)
-    return [app_to_dict(a) for a in apps], page
+    config_ids = [a.published_app_config_id or a.drafted_app_config_id for a in apps]
+    wanted = {i for a in apps for i in (a.published_app_config_id, a.drafted_app_config_id) if i}
+    # one query: app_to_dict's own lookups of the drafts are then answered by the identity map
+    configs = {c.id: c for c in db.session.scalars(sa.select(AppConfig).where(AppConfig.id.in_(wanted)))} if wanted else {}
+    return [app_to_dict(a, summary_config=configs.get(i)) for a, i in zip(apps, config_ids, strict=True)], page
 
 
 
@@ -106,9 +128,11 @@ def copy_app(account_id: uuid.UUID, app_id: uuid.UUID) -> App:
     return app
 
 
-def update_draft_config(account_id: uuid.UUID, app_id: uuid.UUID, changes: dict) -> AppConfig:
+def update_draft_config(account_id: uuid.UUID, app_id: uuid.UUID, changes: dict,
+                        dataset_field: str = "dataset_ids") -> AppConfig:
     """Seed 1.2: merge ``changes`` into the draft (nested dicts merged key by key); the draft is
-    created from the published configuration (or defaults) when there is none."""
+    created from the published configuration (or defaults) when there is none. ``dataset_field``
+    names the request field an unknown dataset is reported under."""
     app = get_owned_app(account_id, app_id)
     draft = _get_or_create_draft(app)
     for key, value in changes.items():
@@ -119,14 +143,14 @@ def update_draft_config(account_id: uuid.UUID, app_id: uuid.UUID, changes: dict)
     model_config = draft.model_config
     model_service.get_model(model_config["provider"], model_config["model"])  # validates provider
     if "dataset_ids" in changes:
-        _check_datasets(account_id, changes["dataset_ids"])
+        _check_datasets(account_id, changes["dataset_ids"], dataset_field)
     draft.updated_at = utcnow()
     _sync_dataset_joins(app)
     db.session.commit()
     return draft
 
 
-def _check_datasets(account_id: uuid.UUID, dataset_ids: list[str]) -> None:
+def _check_datasets(account_id: uuid.UUID, dataset_ids: list[str], field: str = "dataset_ids") -> None:
     """Every bound dataset must exist and belong to the account (``ValidateError``)."""
     if not dataset_ids:
         return
@@ -135,7 +159,7 @@ def _check_datasets(account_id: uuid.UUID, dataset_ids: list[str]) -> None:
     missing = [str(i) for i in ids if i not in owned]
     if missing:
         raise ValidateError(f"unknown dataset(s): {', '.join(missing)}",
-                            data={"dataset_ids": [f"unknown dataset {m}" for m in missing]})
+                            data={field: [f"unknown dataset {m}" for m in missing]})
 
 
 def _sync_dataset_joins(app: App) -> None:
@@ -152,6 +176,56 @@ def _sync_dataset_joins(app: App) -> None:
                                                            AppDatasetJoin.dataset_id.in_(existing - wanted)))
     live = set(db.session.scalars(sa.select(Dataset.id).where(Dataset.id.in_(wanted - existing)))) if wanted - existing else set()
     db.session.add_all(AppDatasetJoin(app_id=app.id, dataset_id=d) for d in live)
+
+
+def get_course_draft_config(account_id: uuid.UUID, app_id: uuid.UUID) -> dict:
+    """Course 1.7: the draft in the course front end's shape. Datasets deleted since they were
+    bound are dropped from the draft (as the course platform does) before it is returned."""
+    app = get_owned_app(account_id, app_id)
+    draft = _get_or_create_draft(app)
+    ids = [uuid.UUID(i) for i in draft.dataset_ids or []]
+    found = {d.id: d for d in db.session.scalars(
+        sa.select(Dataset).where(Dataset.id.in_(ids), Dataset.account_id == account_id))} if ids else {}
+    live = [str(i) for i in ids if i in found]
+    if live != list(draft.dataset_ids or []):
+        draft.dataset_ids = live
+        _sync_dataset_joins(app)
+    db.session.commit()
+    return course_config_to_dict(draft, [found[uuid.UUID(i)] for i in live])
+
+
+def course_config_to_dict(config: AppConfig, datasets: list[Dataset]) -> dict:
+    """A configuration in the course's shape: ``dialog_round`` beside ``model_config``,
+    ``long_term_memory.enable`` for ``memory_mode``, ``datasets`` as objects; tools and workflows
+    as the course reads them (their modules are not served yet: names are their ids)."""
+    model_config = config.model_config or {}
+    defaults = course_defaults()
+    return {
+        "id": str(config.id),
+        "model_config": {"provider": model_config.get("provider", ""), "model": model_config.get("model", ""),
+                         "parameters": model_config.get("parameters") or {}},
+        "dialog_round": int(model_config.get("dialog_round", 3)),
+        "preset_prompt": config.preset_prompt,
+        "tools": [_course_tool(t) for t in config.tools or []],
+        "workflows": [{"id": w, "name": "", "icon": "", "description": ""} for w in config.workflows or []],
+        "datasets": [{"id": str(d.id), "name": d.name, "icon": d.icon, "description": d.description} for d in datasets],
+        "retrieval_config": config.retrieval_config or {},
+        "long_term_memory": {"enable": config.memory_mode == "long_term_memory"},
+        "opening_statement": config.opening_statement,
+        **{key: getattr(config, key) if getattr(config, key) is not None else defaults[key]
+           for key in ("opening_questions", "speech_to_text", "text_to_speech", "suggested_after_answer",
+                       "review_config")},
+        "updated_at": unix(config.updated_at),
+        "created_at": unix(config.created_at),
+    }
+
+
+def _course_tool(tool: dict) -> dict:
+    """A stored tool reference ``{type, provider_id, tool_id, params}`` as the course reads it."""
+    provider, name = str(tool.get("provider_id", "")), str(tool.get("tool_id", ""))
+    return {"type": tool.get("type", ""),
+            "provider": {"id": provider, "name": provider, "label": provider, "icon": "", "description": ""},
+            "tool": {"id": name, "name": name, "label": name, "description": "", "params": tool.get("params") or {}}}
 
 
 def publish(account_id: uuid.UUID, app_id: uuid.UUID) -> AppConfig:
@@ -300,8 +374,11 @@ def config_to_dict(config: AppConfig | None) -> dict | None:
     }
 
 
-def app_to_dict(app: App, with_configs: bool = False) -> dict:
-    """An app in seed 1.1's shape; configurations included when ``with_configs``."""
+def app_to_dict(app: App, with_configs: bool = False, summary_config: AppConfig | None = None) -> dict:
+    """An app in seed 1.1's shape plus the course's ``draft_updated_at``; configurations included
+    when ``with_configs``; ``summary_config`` (the published config, else the draft) adds the
+    course list's ``model_config {provider, model}`` and ``preset_prompt``."""
+    draft = db.session.get(AppConfig, app.drafted_app_config_id) if app.drafted_app_config_id else None
     data = {
         "id": str(app.id),
         "name": app.name,
@@ -311,14 +388,23 @@ def app_to_dict(app: App, with_configs: bool = False) -> dict:
         "published_app_config_id": _str(app.published_app_config_id),
         "drafted_app_config_id": _str(app.drafted_app_config_id),
         "debug_conversation_id": _str(app.debug_conversation_id),
+        "draft_updated_at": unix(draft.updated_at) if draft else unix(app.updated_at),
         "updated_at": unix(app.updated_at),
         "created_at": unix(app.created_at),
     }
+    if summary_config is not None:
+        model_config = summary_config.model_config or {}
+        data["model_config"] = {"provider": model_config.get("provider", ""), "model": model_config.get("model", "")}
+        data["preset_prompt"] = summary_config.preset_prompt
     if with_configs:
-        data["published_app_config"] = config_to_dict(
-            db.session.get(AppConfig, app.published_app_config_id) if app.published_app_config_id else None)
-        data["drafted_app_config"] = config_to_dict(
-            db.session.get(AppConfig, app.drafted_app_config_id) if app.drafted_app_config_id else None)
+        published = db.session.get(AppConfig, app.published_app_config_id) if app.published_app_config_id else None
+        data["published_app_config"] = config_to_dict(published)
+        data["drafted_app_config"] = config_to_dict(draft)
+        summary = published or draft
+        if summary is not None:
+            data["model_config"] = {"provider": summary.model_config.get("provider", ""),
+                                    "model": summary.model_config.get("model", "")}
+            data["preset_prompt"] = summary.preset_prompt
     return data
 
 

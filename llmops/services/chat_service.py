@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -219,18 +220,39 @@ def complete_debug_turn(turn: DebugTurn) -> dict:
     return message_to_dict(message)
 
 
+def step_id(message_id: uuid.UUID, event: str) -> str:
+    """The id of one step (event kind) of a message: the same for every chunk of the step and for
+    the step as ``agent_thoughts`` lists it later (derived, so nothing more is stored)."""
+    return str(uuid.uuid5(message_id, event))
+
+
 def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
-    """Run the turn as SSE events: ``long_term_memory_recall``?, ``agent_message``*, then one of
-    ``agent_end`` / ``stop`` / ``timeout`` / ``error``. Closing the iterator early (client gone)
-    saves the partial answer with status ``stop``."""
+    """Run the turn as SSE events: ``long_term_memory_recall``?, ``dataset_retrieval``?,
+    ``agent_message``*, then one of ``agent_end`` / ``stop`` / ``timeout`` / ``error``. Closing
+    the iterator early (client gone) saves the partial answer with status ``stop``.
+
+    Every event's data carries the course's agent fields: ``id`` (the step), ``event``,
+    ``thought`` (an ``agent_message`` chunk, beside ``answer``), ``observation``, ``tool``,
+    ``tool_input``, ``latency`` (seconds since the turn started), ``total_token_count`` and
+    ``total_price`` (USD, set on the final event), ``created_at``."""
     store = current_app.extensions["state_store"]
     store.set(f"task:{turn.task_id}", str(turn.created_by or turn.account_id), TASK_TTL_S)
-    base = {"id": str(turn.message_id), "task_id": str(turn.task_id),
-            "conversation_id": str(turn.conversation_id), "message_id": str(turn.message_id)}
+    created_at = unix(utcnow())
+    base = {"task_id": str(turn.task_id), "conversation_id": str(turn.conversation_id),
+            "message_id": str(turn.message_id)}
+
+    def data(event: str, **fields) -> dict:
+        return {"id": step_id(turn.message_id, event), **base, "event": event, "thought": "", "observation": "",
+                "tool": "", "tool_input": {}, "answer": "", "latency": round(time.perf_counter() - turn.started, 3),
+                "total_token_count": 0, "total_price": 0.0, "created_at": created_at, **fields}
+
     if turn.memory_on:
-        yield "long_term_memory_recall", {**base, "summary": turn.summary}
+        yield "long_term_memory_recall", data("long_term_memory_recall", summary=turn.summary,
+                                              observation=turn.summary)
     if turn.records:
-        yield "dataset_retrieval", {**base, "records": _event_records(turn.records)}
+        records = _event_records(turn.records)
+        yield "dataset_retrieval", data("dataset_retrieval", records=records,
+                                        observation="\n".join(r["content"] for r in records))
     state = StreamState(started=turn.started)
     status, error = "normal", ""
     try:
@@ -238,7 +260,7 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
         next_stop_check = time.perf_counter() + STOP_POLL_INTERVAL_S
         with contextlib.closing(client.stream(turn.model, turn.messages, state, **turn.parameters)) as deltas:
             for delta in deltas:
-                yield "agent_message", {**base, "answer": delta.content}
+                yield "agent_message", data("agent_message", answer=delta.content, thought=delta.content)
                 if time.perf_counter() >= next_stop_check:
                     next_stop_check = time.perf_counter() + STOP_POLL_INTERVAL_S
                     if store.get(f"stop:{turn.task_id}"):
@@ -257,18 +279,30 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
     finally:
         store.delete(f"task:{turn.task_id}")
     message = _save_message(turn, state.content, state.usage, status, error, state.first_token_ms)
+    totals = {"total_token_count": message.total_tokens, "total_price": message_price(message),
+              "latency": round(message.response_latency / 1000, 3)}
     if status == "normal":
-        yield "agent_end", {
-            **base,
-            "answer_tokens": message.answer_tokens,
-            "total_tokens": message.total_tokens,
-            "response_latency": message.response_latency,
-            "usage_estimated": message.usage_estimated,
-        }
+        yield "agent_end", data(
+            "agent_end", **totals,
+            answer_tokens=message.answer_tokens,
+            total_tokens=message.total_tokens,
+            response_latency=message.response_latency,
+            usage_estimated=message.usage_estimated,
+        )
     elif status in ("stop", "timeout"):
-        yield status, {**base, "answer": message.answer, "message": error or "stopped by the user"}
+        yield status, data(status, **totals, answer=message.answer, message=error or "stopped by the user",
+                           observation=error or "stopped by the user")
     else:
-        yield "error", {**base, "code": "fail", "message": error}
+        yield "error", data("error", **totals, code="fail", message=error, observation=error)
+
+
+def message_price(message: Message) -> float:
+    """The turn's cost in USD from the registry's prices per 1M tokens (0 for an unknown model)."""
+    try:
+        spec = model_service.get_registry().model(message.provider, message.model)
+    except Exception:  # noqa: BLE001 — a model removed from the registry since
+        return 0.0
+    return round((message.prompt_tokens * spec.input_price + message.answer_tokens * spec.output_price) / 1e6, 8)
 
 
 def get_message_usage(message_id: uuid.UUID) -> dict | None:
@@ -296,13 +330,18 @@ def stop_debug_task(account_id: uuid.UUID, app_id: uuid.UUID, task_id: uuid.UUID
     store.set(f"stop:{task_id}", "1", 600)
 
 
-def list_messages(account_id: uuid.UUID, app_id: uuid.UUID, current_page: int, page_size: int) -> tuple[list[dict], dict]:
-    """Seed 1.6: the debug conversation's messages, newest first, soft-deleted excluded."""
+def list_messages(account_id: uuid.UUID, app_id: uuid.UUID, current_page: int, page_size: int,
+                  created_at: int = 0) -> tuple[list[dict], dict]:
+    """Seed 1.6 / course 1.13: the debug conversation's messages, newest first, soft-deleted
+    excluded; ``created_at`` (Unix seconds, 0 = none) keeps only messages created at or before
+    it, so later pages do not shift while new messages arrive."""
     app = app_service.get_owned_app(account_id, app_id)
     if app.debug_conversation_id is None:
         return [], paginator(current_page, page_size, 0)
     query = sa.select(Message).where(
         Message.conversation_id == app.debug_conversation_id, Message.is_deleted.is_(False))
+    if created_at:
+        query = query.where(Message.created_at < datetime.fromtimestamp(created_at + 1, UTC).replace(tzinfo=None))
     rows, page = paginate(query, (Message.created_at.desc(), Message.id.desc()), current_page, page_size)
     return [message_to_dict(m) for m in rows], page
 
@@ -343,9 +382,37 @@ def message_to_dict(message: Message) -> dict:
         "status": message.status,
         "error": message.error,
         "retrieval_records": message.retrieval_records or [],
+        "image_urls": [],
+        "latency": round(message.response_latency / 1000, 3),
+        "total_token_count": message.total_tokens,
+        "total_price": message_price(message),
+        "agent_thoughts": agent_thoughts(message),
         "updated_at": unix(message.updated_at),
         "created_at": unix(message.created_at),
     }
+
+
+def agent_thoughts(message: Message) -> list[dict]:
+    """The course's ``agent_thoughts`` of a saved message, rebuilt from what the message holds:
+    memory recall (when memory was on), dataset retrieval, the answer (or the failure), in order;
+    ids are the step ids its stream used."""
+    created_at = unix(message.created_at)
+    steps: list[tuple[str, dict]] = []
+    if message.memory_status != "none":
+        steps.append(("long_term_memory_recall", {}))
+    if message.retrieval_records:
+        steps.append(("dataset_retrieval", {"observation": "\n".join(r.get("content", "")
+                                                                    for r in message.retrieval_records)}))
+    if message.answer:
+        steps.append(("agent_message", {"thought": message.answer, "answer": message.answer,
+                                        "latency": round(message.response_latency / 1000, 3),
+                                        "total_token_count": message.total_tokens}))
+    if message.status in ("error", "timeout"):
+        steps.append((message.status, {"observation": message.error}))
+    return [{"id": step_id(message.id, event), "position": position, "event": event, "thought": "",
+             "observation": "", "tool": "", "tool_input": {}, "answer": "", "latency": 0.0,
+             "total_token_count": 0, "total_price": 0.0, "created_at": created_at, **fields}
+            for position, (event, fields) in enumerate(steps, start=1)]
 
 
 def _recent_rounds(conversation_id: uuid.UUID, dialog_round: int) -> list[list[dict]]:

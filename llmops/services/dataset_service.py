@@ -44,8 +44,11 @@ def _stats(dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
 
 
 def dataset_to_dict(dataset: Dataset, stats: dict) -> dict:
+    """Seed 002's fields plus the course's names for two of them (``character_count`` =
+    ``word_count``, ``related_app_count`` = ``app_count``)."""
     return {"id": str(dataset.id), "name": dataset.name, "icon": dataset.icon, "description": dataset.description,
-            **stats, "created_at": unix(dataset.created_at), "updated_at": unix(dataset.updated_at)}
+            **stats, "character_count": stats["word_count"], "related_app_count": stats["app_count"],
+            "created_at": unix(dataset.created_at), "updated_at": unix(dataset.updated_at)}
 
 
 def list_datasets(account_id: uuid.UUID, current_page: int, page_size: int, search_word: str = "") -> tuple[list, dict]:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from llmops.errors import FailError, NotFoundError
 from llmops.extensions import db
-from llmops.models import Document, Segment, SegmentTerm
+from llmops.models import Document, Segment, SegmentTerm, UploadFile
 from llmops.models.base import unix, utcnow
 from llmops.services import indexing_service
 from llmops.services.dataset_service import get_owned_dataset
@@ -94,14 +94,24 @@ def batch_status(account_id: uuid.UUID, dataset_id: uuid.UUID, batch: str) -> li
         .order_by(Document.position)).all()
     if not rows:
         raise NotFoundError("batch not found")
+    uploads = {u.id: u for u in db.session.scalars(
+        sa.select(UploadFile).where(UploadFile.id.in_({d.upload_file_id for d in rows if d.upload_file_id})))}
     return [{
         "id": str(d.id), "name": d.name, "status": d.status, "is_paused": d.is_paused,
+        **_file_fields(uploads.get(d.upload_file_id)), "position": d.position,
         "segment_count": d.segment_count, "completed_segment_count": d.completed_segment_count,
         "processing_started_at": unix(d.processing_started_at), "parsing_completed_at": unix(d.parsing_completed_at),
         "splitting_completed_at": unix(d.splitting_completed_at), "indexing_completed_at": unix(d.indexing_completed_at),
         "completed_at": unix(d.completed_at), "stopped_at": unix(d.stopped_at), "error": d.error,
         "created_at": unix(d.created_at),
     } for d in rows]
+
+
+def _file_fields(upload: UploadFile | None) -> dict:
+    """The course's batch-progress fields of a document's source file."""
+    if upload is None:
+        return {"size": 0, "extension": "", "mime_type": ""}
+    return {"size": upload.size, "extension": upload.extension, "mime_type": upload.mime_type}
 
 
 def rename_document(account_id, dataset_id, document_id, name: str) -> dict:

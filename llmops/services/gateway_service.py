@@ -390,3 +390,25 @@ def _relay(spec: ModelSpec) -> RelayClient:
                 clients[key] = client
     return client
 
+
+
+def course_app_chat(principal: KeyPrincipal, app_id: uuid.UUID, query: str, conversation_id: uuid.UUID | None,
+                    end_user_id: str | None, stream: bool, image_urls: list[str] | None = None
+                    ) -> dict | Iterator[tuple[str, dict]]:
+    """The course's open chat (``POST /openapi/chat``): ``app_chat`` plus ``end_user_id`` on the
+    message or on every event — a new end user (a UUID) when neither it nor a conversation is
+    given. ``image_urls`` are accepted and not yet sent to the model."""
+    if end_user_id is None and conversation_id is None:
+        end_user_id = str(uuid.uuid4())
+    result = app_chat(principal, app_id, query, conversation_id, end_user_id, stream)
+    if isinstance(result, dict):
+        return {**result, "end_user_id": end_user_id}
+    return _with_end_user(result, end_user_id)
+
+
+def _with_end_user(events: Iterator[tuple[str, dict]], end_user_id: str | None) -> Iterator[tuple[str, dict]]:
+    try:
+        for name, data in events:
+            yield name, {**data, "end_user_id": end_user_id}
+    finally:
+        events.close()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 
-from llmops.errors import FailError, ServiceUnavailableError, ValidateError
+from llmops.errors import FailError, NotFoundError, ServiceUnavailableError, ValidateError
 from llmops.extensions import db
 from llmops.models import ActiveModel, ProviderOverride
 from llmops.models.base import unix, utcnow
@@ -98,32 +99,98 @@ def get_chat_client(provider: str, api_key: str | None = None) -> ChatClient:
     return client
 
 
+ICON_DIR = Path(__file__).resolve().parent.parent / "providers" / "icons"
+ICON_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
 def list_language_models() -> list[dict]:
-    """Providers and their models for the studio (features, context window, prices per 1M)."""
+    """Providers and their language models for the studio, in both our shape (``provider``,
+    ``base_url``, ``configured``; per model ``kind``, ``max_output``, ``price`` per 1M tokens) and
+    the course's (``name``, ``position``, ``icon``, ``description``, ``background``,
+    ``support_model_types``; per model ``model_type``, ``max_output_tokens``, ``attributes``,
+    ``metadata`` and ``parameters``, the schema of each parameter the model takes)."""
     registry = get_registry()
     result = []
-    for provider in registry.providers.values():
+    for position, provider in enumerate(registry.providers.values(), start=1):
         if not provider.enabled:
             continue
         result.append({
             "provider": provider.name,
-            "label": provider.label,
+            "name": provider.name,
+            "position": position,
+            "label": provider.label or provider.name,
+            "icon": f"/language-models/{provider.name}/icon",
+            "description": f"{provider.label or provider.name} models (OpenAI-compatible API)",
+            "background": "#ffffff",
+            "support_model_types": ["chat"],
             "base_url": provider.base_url,
             "configured": registry.is_configured(provider.name),
-            "models": [
-                {
-                    "model": m.name,
-                    "label": m.label,
-                    "kind": m.kind,
-                    "context_window": m.context_window,
-                    "max_output": m.max_output,
-                    "features": list(m.features),
-                    "price": {"input": m.input_price, "output": m.output_price, "unit": "USD per 1M tokens"},
-                }
-                for m in provider.models.values()
-            ],
+            "models": [model_to_dict(m) for m in provider.models.values()],
         })
     return result
+
+
+def get_language_model(provider: str, model: str) -> dict:
+    """Course 12.2: one model of ``list_language_models`` (``NotFoundError`` when not listed)."""
+    spec = get_registry().providers.get(provider)
+    listed = spec.models.get(model) if spec is not None and spec.enabled else None
+    if listed is None or listed.kind != "language":
+        raise NotFoundError(f"language model '{provider}/{model}' not found")
+    return model_to_dict(listed)
+
+
+def provider_icon(provider: str) -> tuple[Path, str]:
+    """Course 12.3: the provider's icon file (``providers/icons/<name>.svg|png``, else the default
+    icon) → (path, Content-Type); ``NotFoundError`` for an unknown provider."""
+    if provider not in get_registry().providers:
+        raise NotFoundError(f"provider '{provider}' not found")
+    for suffix, content_type in ICON_TYPES.items():
+        path = ICON_DIR / f"{provider}{suffix}"
+        if path.is_file():
+            return path, content_type
+    return ICON_DIR / "default.svg", ICON_TYPES[".svg"]
+
+
+def model_to_dict(m: ModelSpec) -> dict:
+    """A language model in our shape and the course's (see ``list_language_models``)."""
+    features = list(m.features)
+    course_features = [f for f in ("tool_call",) if f in features] + (["image_input"] if "vision" in features else [])
+    return {
+        "model": m.name,
+        "name": m.name,
+        "label": m.label or m.name,
+        "kind": m.kind,
+        "model_type": "chat",
+        "context_window": m.context_window,
+        "max_output": m.max_output,
+        "max_output_tokens": m.max_output,
+        "features": features + [f for f in course_features if f not in features],
+        "price": {"input": m.input_price, "output": m.output_price, "unit": "USD per 1M tokens"},
+        "attributes": {"model": m.name},
+        "metadata": {"input_price": m.input_price, "output_price": m.output_price, "unit": "USD per 1M tokens"},
+        "parameters": model_parameters(m),
+    }
+
+
+def model_parameters(m: ModelSpec) -> list[dict]:
+    """The parameter schema of a model (course 12.1 ``parameters``): the OpenAI sampling
+    parameters every provider of the registry takes; ``max_tokens`` bounded by the model."""
+    def number(name, label, type_, help_, default, low, high, precision):
+        return {"name": name, "label": label, "type": type_, "help": help_, "required": False, "default": default,
+                "min": low, "max": high, "precision": precision, "options": []}
+
+    return [
+        number("temperature", "Temperature", "float", "Randomness: lower is more deterministic, higher more varied.",
+               0.5, 0, 2, 2),
+        number("top_p", "Top P", "float", "Nucleus sampling: only tokens within this cumulative probability.",
+               0.85, 0, 1, 2),
+        number("presence_penalty", "Presence penalty", "float",
+               "Positive values favour tokens not yet used: new topics.", 0.2, -2, 2, 2),
+        number("frequency_penalty", "Frequency penalty", "float",
+               "Positive values penalise repeated tokens by how often they appeared.", 0.2, -2, 2, 2),
+        number("max_tokens", "Max tokens", "int", "The most tokens the answer may have.",
+               min(512, m.max_output), 1, m.max_output, 0),
+    ]
 
 
 def set_provider_override(provider: str, base_url: str | None, api_key_env: str | None, enabled: bool) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import os
+import re
+import secrets
 import uuid
 from pathlib import Path
 
@@ -60,8 +63,10 @@ def upload_file(account_id: uuid.UUID, file: FileStorage | None) -> dict:
     if reason:
         path.unlink(missing_ok=True)
         raise UnsupportedMediaError(reason, data={"file": [reason]})
+    declared = file.mimetype if file.mimetype and file.mimetype != "application/octet-stream" else ""
+    mime_type = declared or mimetypes.guess_type(name)[0] or f"text/{extension}"
     row = UploadFile(id=file_id, account_id=account_id, name=name, key=str(path), size=size, extension=extension,
-                     mime_type=file.mimetype or "", hash=digest.hexdigest())
+                     mime_type=mime_type, hash=digest.hexdigest())
     db.session.add(row)
     db.session.commit()
     return upload_to_dict(row)
@@ -75,5 +80,56 @@ def get_owned_upload(account_id: uuid.UUID, upload_file_id: uuid.UUID) -> Upload
 
 
 def upload_to_dict(row: UploadFile) -> dict:
-    return {"id": str(row.id), "name": row.name, "size": row.size, "extension": row.extension,
+    """An upload: ``key`` is its storage key relative to the upload folder (``account/id.ext``)."""
+    return {"id": str(row.id), "account_id": str(row.account_id), "name": row.name,
+            "key": f"{row.account_id}/{row.id}.{row.extension}", "size": row.size, "extension": row.extension,
             "mime_type": row.mime_type, "hash": row.hash, "created_at": unix(row.created_at)}
+
+
+# Image kinds accepted by ``upload_image``, recognised by their first bytes (the name and the
+# declared Content-Type are not trusted): extension → (magic test, served Content-Type).
+IMAGE_KINDS = {
+    "png": (lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"), "image/png"),
+    "jpg": (lambda head: head.startswith(b"\xff\xd8\xff"), "image/jpeg"),
+    "gif": (lambda head: head[:6] in (b"GIF87a", b"GIF89a"), "image/gif"),
+    "webp": (lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP", "image/webp"),
+}
+IMAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpg|gif|webp)$")
+
+
+def image_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"]) / "images"
+
+
+def upload_image(account_id: uuid.UUID, file: FileStorage | None) -> str:
+    """Store an image (PNG, JPEG, GIF or WebP by content, ≤ ``UPLOAD_MAX_BYTES``) under an
+    unguessable name → that name (served by ``GET /upload-files/images/<name>``).
+
+    422 without a file, 413 too large, 415 when the bytes are not one of those images (SVG is
+    refused: it can carry scripts)."""
+    if file is None or not file.filename:
+        raise ValidateError("an image file is required", data={"file": ["an image file is required"]})
+    limit = current_app.config["UPLOAD_MAX_BYTES"]
+    data = file.stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"the image is larger than {limit // (1024 * 1024)} MB")
+    if not data:
+        raise ValidateError("the file is empty", data={"file": ["the file is empty"]})
+    extension = next((ext for ext, (matches, _) in IMAGE_KINDS.items() if matches(data[:16])), None)
+    if extension is None:
+        raise UnsupportedMediaError("the file is not a PNG, JPEG, GIF or WebP image",
+                                    data={"file": ["not a PNG, JPEG, GIF or WebP image"]})
+    folder = image_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_urlsafe(24)}.{extension}"
+    (folder / name).write_bytes(data)
+    current_app.logger.info("account %s uploaded image %s (%d bytes)", account_id, name, len(data))
+    return name
+
+
+def image_path(name: str) -> tuple[Path, str]:
+    """The stored image ``name`` → (path, Content-Type); ``NotFoundError`` for anything else."""
+    path = image_folder() / name
+    if not IMAGE_NAME.match(name) or not path.is_file():
+        raise NotFoundError("image not found")
+    return path, IMAGE_KINDS[name.rsplit(".", 1)[1]][1]

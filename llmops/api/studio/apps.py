@@ -56,7 +56,7 @@ def delete_app(app_id: uuid.UUID):
 @jwt_required()
 def copy_app(app_id: uuid.UUID):
     app = app_service.copy_app(current_account_id(), app_id)
-    return ok({"id": str(app.id)}, "app copied", 201)
+    return ok({"id": str(app.id), "app_id": str(app.id)}, "app copied", 201)
 
 
 @bp.post("/apps/<uuid:app_id>/config")

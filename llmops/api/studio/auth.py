@@ -46,14 +46,14 @@ def logout():
 @bp.get("/account")
 @jwt_required()
 def get_account():
-    return ok(_account_dict(account_service.get_account(current_account_id())))
+    return ok(account_dict(account_service.get_account(current_account_id())))
 
 
 @bp.post("/account/name")
 @jwt_required()
 def update_name():
     data = AccountNameSchema().load(json_body())
-    return ok(_account_dict(account_service.update_name(current_account_id(), data["name"])), "name updated")
+    return ok(account_dict(account_service.update_name(current_account_id(), data["name"])), "name updated")
 
 
 @bp.post("/account/password")
@@ -65,8 +65,9 @@ def update_password():
     return ok(tokens, "password updated: every other session is signed out; use the new tokens")
 
 
-def _account_dict(account) -> dict:
+def account_dict(account) -> dict:
     return {
         "id": str(account.id), "name": account.name, "email": account.email, "avatar": account.avatar,
-        "last_login_at": unix(account.last_login_at), "created_at": unix(account.created_at),
+        "last_login_at": unix(account.last_login_at), "last_login_ip": account.last_login_ip,
+        "created_at": unix(account.created_at),
     }
