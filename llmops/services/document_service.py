@@ -64,6 +64,7 @@ def document_to_dict(document: Document, hit_count: int = 0) -> dict:
         "id": str(document.id), "dataset_id": str(document.dataset_id), "name": document.name,
         "character_count": document.character_count, "token_count": document.token_count,
         "hit_count": int(hit_count), "position": document.position, "enabled": document.enabled,
+        "disabled_at": 0 if document.enabled else unix(document.updated_at),
         "is_paused": document.is_paused, "status": document.status, "error": document.error,
         "segment_count": document.segment_count, "completed_segment_count": document.completed_segment_count,
         "batch": document.batch, "created_at": unix(document.created_at), "updated_at": unix(document.updated_at),

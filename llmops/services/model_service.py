@@ -162,6 +162,7 @@ def model_to_dict(m: ModelSpec) -> dict:
         "kind": m.kind,
         "model_type": "chat",
         "context_window": m.context_window,
+        "context_windows": m.context_window,  # the course's response example spells it so
         "max_output": m.max_output,
         "max_output_tokens": m.max_output,
         "features": features + [f for f in course_features if f not in features],

@@ -11,6 +11,7 @@ Each retrieval bumps the segments' ``hit_count`` and logs a ``dataset_query`` pe
 
 from __future__ import annotations
 
+import mimetypes
 import uuid
 
 import sqlalchemy as sa
@@ -133,6 +134,29 @@ def _load_records(ranked: list[tuple[str, float]], threshold: float, k: int) -> 
         if len(records) == k:
             break
     return records
+
+
+def hit_test(account_id: uuid.UUID, dataset_id: uuid.UUID, query: str, strategy: str, k: int,
+             score: float) -> list[dict]:
+    """Hit testing of one owned dataset (logged): ``retrieve``'s records plus each segment's
+    fields as the segment routes give them (``id``, counts, ``enabled``, ``status``, times) and
+    the document's ``mime_type``."""
+    from llmops.services.dataset_service import get_owned_dataset
+    from llmops.services.segment_service import segment_to_dict
+
+    get_owned_dataset(account_id, dataset_id)
+    records = retrieve(account_id, [dataset_id], query, strategy, k, score)
+    if not records:
+        return records
+    segments = {str(s.id): s for s in db.session.scalars(
+        sa.select(Segment).where(Segment.id.in_([uuid.UUID(r["segment_id"]) for r in records])))}
+    result = []
+    for record in records:
+        segment = segments.get(record["segment_id"])
+        fields = segment_to_dict(segment) if segment is not None else {}
+        document = {**record["document"], "mime_type": mimetypes.guess_type(record["document_name"])[0] or ""}
+        result.append({**fields, **record, "document": document})
+    return result
 
 
 def log_retrieval(account_id: uuid.UUID, dataset_ids: list[uuid.UUID], query: str, source: str,

@@ -25,8 +25,9 @@ def segment_to_dict(segment: Segment) -> dict:
         "id": str(segment.id), "document_id": str(segment.document_id), "dataset_id": str(segment.dataset_id),
         "position": segment.position, "content": segment.content, "keywords": segment.keywords,
         "character_count": segment.character_count, "token_count": segment.token_count,
-        "hit_count": segment.hit_count, "enabled": segment.enabled, "status": segment.status, "error": segment.error,
-        "created_at": unix(segment.created_at), "updated_at": unix(segment.updated_at),
+        "hit_count": segment.hit_count, "hash": segment.content_hash, "enabled": segment.enabled,
+        "disabled_at": 0 if segment.enabled else unix(segment.updated_at), "status": segment.status,
+        "error": segment.error, "created_at": unix(segment.created_at), "updated_at": unix(segment.updated_at),
     }
 
 

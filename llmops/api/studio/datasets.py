@@ -84,8 +84,7 @@ def delete_dataset(dataset_id: uuid.UUID):
 @jwt_required()
 def hit_testing(dataset_id: uuid.UUID):
     data = HitTestingSchema().load(json_body())
-    dataset_service.get_owned_dataset(current_account_id(), dataset_id)
-    return ok(retrieval_service.retrieve(current_account_id(), [dataset_id], data["query"], data["retrieval_strategy"],
+    return ok(retrieval_service.hit_test(current_account_id(), dataset_id, data["query"], data["retrieval_strategy"],
                                          data["k"], data["score"]))
 
 
