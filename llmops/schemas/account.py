@@ -6,9 +6,7 @@ import re
 
 from marshmallow import ValidationError, fields, validate
 
-from llmops.schemas.common import StudioSchema
-
-from llmops.schemas.common import PaginationQuerySchema
+from llmops.schemas.common import PaginationQuerySchema, StudioSchema
 
 
 def validate_password(value: str) -> None:
@@ -41,7 +39,7 @@ class AccountPasswordSchema(StudioSchema):
     password = fields.String(required=True, validate=validate_password)
 
 
-class InviteCodesSchema(Schema):
+class InviteCodesSchema(StudioSchema):
     count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
     expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**40))
 

@@ -4,7 +4,7 @@ tools, workflows, opening_questions, speech_to_text, text_to_speech, suggested_a
 review_config, one JSON column each (existing rows get the empty defaults).
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0007
 Create Date: 2026-12-01 14:10:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0009'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
