@@ -103,12 +103,13 @@ ICON_DIR = Path(__file__).resolve().parent.parent / "providers" / "icons"
 ICON_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
 
 
-def list_language_models() -> list[dict]:
+def list_language_models(base_url: str = "") -> list[dict]:
     """Providers and their language models for the studio, in both our shape (``provider``,
     ``base_url``, ``configured``; per model ``kind``, ``max_output``, ``price`` per 1M tokens) and
     the course's (``name``, ``position``, ``icon``, ``description``, ``background``,
     ``support_model_types``; per model ``model_type``, ``max_output_tokens``, ``attributes``,
-    ``metadata`` and ``parameters``, the schema of each parameter the model takes)."""
+    ``metadata`` and ``parameters``, the schema of each parameter the model takes). ``icon`` is
+    ``base_url`` + the provider's icon route (absolute, for a front end served elsewhere)."""
     registry = get_registry()
     result = []
     for position, provider in enumerate(registry.providers.values(), start=1):
@@ -119,7 +120,7 @@ def list_language_models() -> list[dict]:
             "name": provider.name,
             "position": position,
             "label": provider.label or provider.name,
-            "icon": f"/language-models/{provider.name}/icon",
+            "icon": f"{base_url.rstrip('/')}/language-models/{provider.name}/icon",
             "description": f"{provider.label or provider.name} models (OpenAI-compatible API)",
             "background": "#ffffff",
             "support_model_types": ["chat"],

@@ -99,4 +99,4 @@ def fallback_history(app_id: uuid.UUID):
 @bp.get("/language-models")
 @jwt_required()
 def language_models():
-    return ok(model_service.list_language_models())
+    return ok(model_service.list_language_models(request.host_url))

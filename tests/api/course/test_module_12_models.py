@@ -39,6 +39,7 @@ def test_one_model_replay(client, logged_in):
 
 def test_provider_icon(client, logged_in):
     icon_url = next(p for p in envelope(client.get("/language-models", headers=logged_in)) if p["name"] == "openai")["icon"]
+    assert icon_url == "http://localhost/language-models/openai/icon"  # absolute: the front end may live elsewhere
     response = client.get(icon_url)  # no auth: fetched by <img src>
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("image/svg+xml")
     assert response.data.startswith(b"<svg")
