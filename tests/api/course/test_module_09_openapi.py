@@ -92,3 +92,13 @@ def test_open_chat_refusals(client, logged_in, make_app, published_app, fake):
     response = client.post("/openapi/chat", json={"app_id": mine, "query": "hi", "stream": False,
                                                   "conversation_id": str(uuid.uuid4())}, headers=bearer)
     assert response.status_code == 404
+
+
+def test_open_chat_with_a_key_bound_to_another_app_is_403(client, logged_in, published_app, fake):
+    bound_to, other = published_app(), published_app()
+    key = envelope(client.post("/api-keys", json={"remark": "bound", "app_id": bound_to}, headers=logged_in), 201)["key"]
+    bearer = {"Authorization": f"Bearer {key}"}
+    response = client.post("/openapi/chat", json={"app_id": other, "query": "hi", "stream": False}, headers=bearer)
+    assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
+    assert envelope(client.post("/openapi/chat", json={"app_id": bound_to, "query": "hi", "stream": False},
+                                headers=bearer))["answer"] == "Hello, world!"
