@@ -33,7 +33,7 @@ from flask import current_app
 from llmops.extensions import db
 from llmops.models import Conversation, Message
 from llmops.models.base import unix, utcnow
-from llmops.services import app_service, model_service
+from llmops.services import app_service, chat_service
 
 DAYS = 7
 INDICATORS = ("total_messages", "active_accounts", "avg_of_conversation_messages", "token_output_rate",
@@ -70,17 +70,15 @@ def compute(app_id: uuid.UUID, now: datetime) -> dict:
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(Message.app_id == app_id, Message.created_at >= previous_start, Message.created_at <= now)
     ).all()
-    prices: dict[tuple[str, str], tuple[float, float]] = {}
     current = [r for r in rows if r.created_at >= current_start]
     previous = [r for r in rows if r.created_at < current_start]
-    now_values, before = _indicators(current, prices), _indicators(previous, prices)
+    now_values, before = _indicators(current), _indicators(previous)
     result: dict = {}
     for name in INDICATORS:
         pop = round((now_values[name] - before[name]) / before[name], 4) if before[name] else 0
         result[name] = {"data": now_values[name], "pop": pop, "qoq": pop}
     days = [current_start + timedelta(days=i) for i in range(DAYS)]
-    per_day = [_indicators([r for r in current if day <= r.created_at < day + timedelta(days=1)], prices)
-               for day in days]
+    per_day = [_indicators([r for r in current if day <= r.created_at < day + timedelta(days=1)]) for day in days]
     for name in TRENDS:
         result[f"{name}_trend"] = {"x_axis": [unix(d) for d in days], "y_axis": [v[name] for v in per_day]}
     for name, alias in ALIASES.items():
@@ -88,15 +86,12 @@ def compute(app_id: uuid.UUID, now: datetime) -> dict:
     return result
 
 
-def _indicators(rows: list, prices: dict) -> dict:
+def _indicators(rows: list) -> dict:
     users = {_user(r) for r in rows}
     conversations = {r.conversation_id for r in rows}
     finished = [r for r in rows if r.status == "normal"]
     seconds = sum(r.response_latency for r in finished) / 1000
-    cost = 0.0
-    for r in rows:
-        input_price, output_price = _price(prices, r.provider, r.model)
-        cost += (r.prompt_tokens * input_price + r.answer_tokens * output_price) / 1_000_000
+    cost = sum(chat_service.message_price(r) for r in rows)  # the price each round's events reported
     return {
         "total_messages": len(rows),
         "active_accounts": len(users),
@@ -112,13 +107,3 @@ def _user(row) -> str:
     if row.invoke_from == "service_api" and row.end_user_id:
         return f"end-user:{row.end_user_id}"
     return f"account:{row.account_id}"
-
-
-def _price(prices: dict, provider: str, model: str) -> tuple[float, float]:
-    if (provider, model) not in prices:
-        try:
-            spec = model_service.get_model(provider, model)
-            prices[(provider, model)] = (spec.input_price, spec.output_price)
-        except Exception:  # noqa: BLE001 — a model gone from the registry: its price is unknown
-            prices[(provider, model)] = (0.0, 0.0)
-    return prices[(provider, model)]

@@ -20,9 +20,6 @@ from llmops.extensions import db
 from llmops.models import App, AppConfig, Conversation
 from llmops.services import app_service, chat_service, conversation_service, model_service
 
-# registry features → the course's ``features`` names (§15.1)
-COURSE_FEATURES = {"tool_call": ("tool_call", "agent_thought"), "vision": ("image_input",)}
-
 
 def get_published_config(account_id: uuid.UUID, app_id: uuid.UUID) -> dict:
     """§1.19 → ``{web_app: {token, status}}``; ``token`` is "" while the app is a draft."""
@@ -64,7 +61,7 @@ def _front_end_config(config: AppConfig) -> dict:
     model_config = config.model_config or {}
     try:
         spec = model_service.get_model(model_config.get("provider", ""), model_config.get("model", ""))
-        features = sorted({name for feature in spec.features for name in COURSE_FEATURES.get(feature, ())})
+        features = model_service.model_to_dict(spec)["features"]  # the language-model list's, course names included
     except Exception:  # noqa: BLE001 — a model since removed from the registry: no features
         features = []
     return {
