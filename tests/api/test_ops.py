@@ -35,8 +35,10 @@ def test_create_admin_cli(app):
     with app.app_context():
         account = db.session.scalar(sa.select(Account).where(Account.email == "root@example.com"))
         assert account.is_admin and account.name == "Root"
-    again = runner.invoke(args=["llmops", "create-admin", "root@example.com", "--password", "secret123x"])
-    assert again.exit_code == 0 and "password:" not in again.output
+    again = runner.invoke(args=["llmops", "create-admin", "root@example.com"])
+    assert again.exit_code != 0 and "already exists" in again.output
+    promoted = runner.invoke(args=["llmops", "create-admin", "root@example.com", "--promote"])
+    assert promoted.exit_code == 0 and "password:" not in promoted.output
 
 
 def test_set_provider_cli_overrides_the_registry(app, client, auth):
