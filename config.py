@@ -200,6 +200,19 @@ class Config:
     # charged to this API key (create one with `flask --app wsgi llmops create-api-key`).
     SEED003_API_KEY = _env("SEED003_API_KEY")
 
+    # Third-party login (course module 06): GitHub OAuth app credentials and the front end's
+    # callback URL; the GitHub URLs are overridable (tests serve a local OAuth 2 provider).
+    GITHUB_CLIENT_ID = _env("GITHUB_CLIENT_ID")
+    GITHUB_CLIENT_SECRET = _env("GITHUB_CLIENT_SECRET")
+    GITHUB_REDIRECT_URI = _env("GITHUB_REDIRECT_URI")
+    GITHUB_AUTHORIZE_URL = _env("GITHUB_AUTHORIZE_URL", "https://github.com/login/oauth/authorize")
+    GITHUB_TOKEN_URL = _env("GITHUB_TOKEN_URL", "https://github.com/login/oauth/access_token")
+    GITHUB_API_URL = _env("GITHUB_API_URL", "https://api.github.com")
+    # ``state`` must come back with the code (CSRF); a front end that sends only ``code`` needs false.
+    OAUTH_STATE_REQUIRED = _env("OAUTH_STATE_REQUIRED", "1") not in ("0", "false", "no")
+    OAUTH_STATE_TTL_S = _env_int("OAUTH_STATE_TTL_S", 600)
+    OAUTH_HTTP_TIMEOUT_S = _env_float("OAUTH_HTTP_TIMEOUT_S", 10.0)
+
     # Server process settings (read by workers/gunicorn.conf.py).
     # API_PORT, not PORT: process runners such as honcho set PORT for every process they start.
     HOST = _env("API_HOST", "127.0.0.1")

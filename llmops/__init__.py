@@ -49,6 +49,11 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
                       selfservice.bp, caiqi.bp, voice_engine.bp, llm_backend.bp, web_apps.bp, conversations.bp,
                       analysis.bp):
         app.register_blueprint(blueprint)
+    from llmops.api.studio import ai as ai_api
+    from llmops.api.studio import oauth
+
+    for blueprint in (ai_api.bp, oauth.bp):  # course modules 06, 08, 10
+        app.register_blueprint(blueprint)
     ops.init_app(app)
     cli.init_app(app)
     return app

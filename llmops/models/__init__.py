@@ -1,6 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
-from llmops.models.account import Account, InviteCode
+from llmops.models.account import Account, AccountOAuth, InviteCode
 from llmops.models.api_key import ActiveModel, ApiKey, RedeemCode, UsageDaily, UsageLog
 from llmops.models.app import App, AppConfig
 from llmops.models.base import Base
@@ -9,7 +9,7 @@ from llmops.models.dataset import AppDatasetJoin, Dataset, DatasetQuery, Documen
 from llmops.models.platform import ProviderOverride, StateEntry
 
 __all__ = [
-    "Account", "ActiveModel", "ApiKey", "App", "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset",
+    "Account", "AccountOAuth", "ActiveModel", "ApiKey", "App", "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset",
     "DatasetQuery", "Document", "InviteCode", "Message", "ModelConversation", "ProviderOverride", "RedeemCode", "Segment",
     "SegmentTerm", "StateEntry", "UploadFile", "UsageDaily", "UsageLog",
 ]

@@ -41,3 +41,15 @@ class InviteCode(IdMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     used_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     used_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("account.id"))
+
+
+class AccountOAuth(IdMixin, TimestampMixin, Base):
+    """An account's identity at a third-party login provider (``provider`` e.g. ``github``,
+    ``openid`` the provider's user id); one account per identity."""
+
+    __tablename__ = "account_oauth"
+    __table_args__ = (sa.UniqueConstraint("provider", "openid", name="uq_account_oauth_provider_openid"),)
+
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("account.id"), nullable=False, index=True)
+    provider: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    openid: Mapped[str] = mapped_column(sa.String(255), nullable=False)

@@ -3,6 +3,7 @@ revocation), disabling, profile, admins."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime
 
@@ -247,6 +248,26 @@ def username_login(username: str, password: str, ip: str = "") -> dict:
     token = create_access_token(identity=str(account.id), additional_claims=claims,
                                 expires_delta=current_app.config["SEED000_TOKEN_EXPIRES"])
     return {"access_token": token, "expire_at": decode_token(token)["exp"]}
+
+
+def create_external_account(name: str, email: str, avatar: str = "", ip: str = "",
+                            invite_code: str | None = None) -> Account:
+    """An account made by a third-party login (its e-mail verified by the provider) with a random
+    password nobody knows (committed); 403 when ``REGISTRATION`` refuses it, as for ``register``."""
+    _check_policy(invite_code)
+    account = Account(name=name.strip() or email.split("@")[0], email=email.strip().lower(), avatar=avatar,
+                      password_hash=_hasher.hash(secrets.token_urlsafe(32)), last_login_at=utcnow(), last_login_ip=ip)
+    conflict = ConflictError("this e-mail is already registered", data={"email": ["already registered"]})
+    return _create_account(account, invite_code, conflict)
+
+
+def external_login(account: Account, ip: str = "") -> dict:
+    """Log ``account`` in after a third-party login → :func:`_issue_tokens`; 403 when it is disabled."""
+    if account.disabled_at is not None:
+        raise ForbiddenError(DISABLED_MESSAGE)
+    account.last_login_at, account.last_login_ip = utcnow(), ip
+    db.session.commit()
+    return _issue_tokens(account)
 
 
 def get_account(account_id: uuid.UUID | str) -> Account:

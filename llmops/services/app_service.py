@@ -58,6 +58,16 @@ def default_config() -> dict:
     }
 
 
+def chat_features(config) -> dict:
+    """The chat behaviours a configuration turns on (course shape): ``review_config`` (dict, see
+    ``review_service``) and ``suggested_after_answer`` (bool); absent settings mean off."""
+    suggested = getattr(config, "suggested_after_answer", None) or {}
+    return {
+        "review_config": getattr(config, "review_config", None) or {},
+        "suggested_after_answer": bool(suggested.get("enable")) if isinstance(suggested, dict) else False,
+    }
+
+
 def get_owned_app(account_id: uuid.UUID, app_id: uuid.UUID) -> App:
     """The app if it exists and belongs to ``account_id``; otherwise ``NotFoundError``."""
     app = db.session.get(App, app_id)

@@ -25,7 +25,7 @@ from llmops.models.base import unix, utcnow
 from llmops.providers.chat import StreamState, Usage
 from llmops.providers.errors import ProviderError, ProviderTimeout
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
-from llmops.services import app_service, memory_service, model_service, retrieval_service
+from llmops.services import app_service, memory_service, model_service, retrieval_service, review_service
 from llmops.services.pagination import paginate, paginator
 
 # How often a running stream looks for a stop flag set by any api process (seconds).
@@ -56,6 +56,11 @@ class DebugTurn:
     api_key: str | None = None
     # the end user of a web-app turn (who may stop it); None = ``account_id``
     created_by: uuid.UUID | None = None
+    # keyword moderation (``review_service``); ``preset_answer`` is set when the query was blocked
+    # and is then the whole answer (no model call)
+    review: review_service.ReviewPolicy | None = None
+    preset_answer: str | None = None
+    suggest_after_answer: bool = False
     message_id: uuid.UUID = field(default_factory=uuid.uuid4)
     task_id: uuid.UUID = field(default_factory=uuid.uuid4)
     started: float = field(default_factory=time.perf_counter)
@@ -142,6 +147,14 @@ def _build_turn(account_id: uuid.UUID, app_id: uuid.UUID | None, config, convers
     parameters["max_tokens"] = min(int(parameters.get("max_tokens") or 512), spec.max_output)
     memory_on = config.memory_mode == "long_term_memory"
     summary = conversation.summary if memory_on else ""
+    features = app_service.chat_features(config)
+    review = review_service.policy_from(features["review_config"])
+    if review_service.blocked_input(review, query):
+        return DebugTurn(
+            app_id=app_id, account_id=account_id, conversation_id=conversation.id, query=query,
+            provider=spec.provider, model=spec.name, parameters=parameters, messages=[], memory_on=False,
+            summary="", review=review, preset_answer=review.preset_response, started=started,
+        )
 
     system = config.preset_prompt or "You are a helpful assistant."
     if memory_on and summary:
@@ -165,7 +178,8 @@ def _build_turn(account_id: uuid.UUID, app_id: uuid.UUID | None, config, convers
         app_id=app_id, account_id=account_id, conversation_id=conversation.id, query=query,
         provider=spec.provider, model=spec.name, parameters=parameters,
         messages=head + history + tail, memory_on=memory_on, summary=summary, records=records,
-        retrieval_log=retrieval_log, started=started,
+        retrieval_log=retrieval_log, started=started, review=review,
+        suggest_after_answer=features["suggested_after_answer"],
     )
 
 
@@ -207,6 +221,9 @@ def complete_debug_turn(turn: DebugTurn) -> dict:
 
     Raises ``UpstreamTimeoutError`` (504) or ``UpstreamError`` (502) after saving the failed turn.
     """
+    if turn.preset_answer is not None:
+        message = _save_message(turn, turn.preset_answer, Usage(0, 0), "normal", "", 0)
+        return message_to_dict(message)
     client = model_service.get_chat_client(turn.provider, turn.api_key)
     try:
         result = client.complete(turn.model, turn.messages, **turn.parameters)
@@ -217,7 +234,10 @@ def complete_debug_turn(turn: DebugTurn) -> dict:
         _save_message(turn, "", None, "error", exc.message, None)
         raise UpstreamError(exc.message) from exc
     message = _save_message(turn, result.content, result.usage, "normal", "", None)
-    return message_to_dict(message)
+    data = message_to_dict(message)
+    if turn.suggest_after_answer:
+        data["suggested_questions"] = _suggestions(turn)
+    return data
 
 
 def step_id(message_id: uuid.UUID, event: str) -> str:
@@ -234,7 +254,10 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
     Every event's data carries the course's agent fields: ``id`` (the step), ``event``,
     ``thought`` (an ``agent_message`` chunk, beside ``answer``), ``observation``, ``tool``,
     ``tool_input``, ``latency`` (seconds since the turn started), ``total_token_count`` and
-    ``total_price`` (USD, set on the final event), ``created_at``."""
+    ``total_price`` (USD, set on the final event), ``created_at``. After ``agent_end``, a
+    ``suggested_questions`` event (``suggested_questions``: 3 strings) when the app has
+    ``suggested_after_answer`` on. Review keywords (``review_config``) are masked as the text
+    streams; a blocked query streams the preset response."""
     store = current_app.extensions["state_store"]
     store.set(f"task:{turn.task_id}", str(turn.created_by or turn.account_id), TASK_TTL_S)
     created_at = unix(utcnow())
@@ -254,18 +277,23 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
         yield "dataset_retrieval", data("dataset_retrieval", records=records,
                                         observation="\n".join(r["content"] for r in records))
     state = StreamState(started=turn.started)
+    masker = review_service.OutputMasker(turn.review)
     status, error = "normal", ""
     try:
-        client = model_service.get_chat_client(turn.provider, turn.api_key)
         next_stop_check = time.perf_counter() + STOP_POLL_INTERVAL_S
-        with contextlib.closing(client.stream(turn.model, turn.messages, state, **turn.parameters)) as deltas:
+        with contextlib.closing(_answer_deltas(turn, state)) as deltas:
             for delta in deltas:
-                yield "agent_message", data("agent_message", answer=delta.content, thought=delta.content)
+                shown = masker.feed(delta)
+                if shown:
+                    yield "agent_message", data("agent_message", answer=shown, thought=shown)
                 if time.perf_counter() >= next_stop_check:
                     next_stop_check = time.perf_counter() + STOP_POLL_INTERVAL_S
                     if store.get(f"stop:{turn.task_id}"):
                         status = "stop"
                         break
+        rest = masker.flush()
+        if rest and status == "normal":
+            yield "agent_message", data("agent_message", answer=rest, thought=rest)
     except GeneratorExit:
         _save_message(turn, state.content, state.usage, "stop", "the client disconnected", state.first_token_ms)
         raise
@@ -289,6 +317,8 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
             response_latency=message.response_latency,
             usage_estimated=message.usage_estimated,
         )
+        if turn.suggest_after_answer and turn.preset_answer is None:
+            yield "suggested_questions", data("suggested_questions", suggested_questions=_suggestions(turn))
     elif status in ("stop", "timeout"):
         yield status, data(status, **totals, answer=message.answer, message=error or "stopped by the user",
                            observation=error or "stopped by the user")
@@ -303,6 +333,90 @@ def message_price(message: Message) -> float:
     except Exception:  # noqa: BLE001 — a model removed from the registry since
         return 0.0
     return round((message.prompt_tokens * spec.input_price + message.answer_tokens * spec.output_price) / 1e6, 8)
+
+
+def _answer_deltas(turn: DebugTurn, state: StreamState) -> Iterator[str]:
+    """The answer's text pieces: the review's preset response, or the model's stream (``state``
+    then holds the text, usage and first-token time)."""
+    if turn.preset_answer is not None:
+        state.content_parts.append(turn.preset_answer)
+        state.usage, state.first_token_ms, state.finish_reason = Usage(0, 0), 0, "stop"
+        yield turn.preset_answer
+        return
+    client = model_service.get_chat_client(turn.provider, turn.api_key)
+    with contextlib.closing(client.stream(turn.model, turn.messages, state, **turn.parameters)) as deltas:
+        for delta in deltas:
+            yield delta.content
+
+
+def _suggestions(turn: DebugTurn) -> list[str]:
+    """Follow-up questions for the turn just saved (never raises: a failure gives the fallbacks)."""
+    from llmops.services import ai_service  # ai_service calls the model through this module
+
+    return ai_service.questions_for_message(turn.account_id, turn.message_id)
+
+
+def helper_model() -> tuple[str, str]:
+    """``(provider, model)`` of the studio's own model calls (AI helpers): the admin's active
+    language model, else ``DEFAULT_LLM_PROVIDER`` / ``DEFAULT_LLM_MODEL``."""
+    active = model_service.get_active_model("language")
+    if active is not None:
+        return active.provider, active.model
+    return current_app.config["DEFAULT_LLM_PROVIDER"], current_app.config["DEFAULT_LLM_MODEL"]
+
+
+def helper_complete(account_id: uuid.UUID, purpose: str, messages: list[dict], **params) -> str:
+    """A blocking call of the helper model made on behalf of ``account_id`` (``purpose`` names the
+    helper, e.g. ``suggested_questions``) → the answer text. Raises ``UpstreamError`` (502) /
+    ``UpstreamTimeoutError`` (504), ``FailError`` when the provider is not configured."""
+    provider, model = helper_model()
+    spec = model_service.get_model(provider, model)
+    params["max_tokens"] = min(int(params.get("max_tokens") or 256), spec.max_output)
+    client = model_service.get_chat_client(spec.provider)
+    try:
+        result = client.complete(spec.name, messages, **params)
+    except ProviderTimeout as exc:
+        metrics.observe_llm("ai", spec.provider, spec.name, "timeout", 0, 0, None)
+        raise UpstreamTimeoutError(exc.message) from exc
+    except ProviderError as exc:
+        metrics.observe_llm("ai", spec.provider, spec.name, "error", 0, 0, None)
+        raise UpstreamError(exc.message) from exc
+    metrics.observe_llm("ai", spec.provider, spec.name, "normal", result.usage.prompt_tokens,
+                        result.usage.completion_tokens, None)
+    return result.content
+
+
+def helper_stream(account_id: uuid.UUID, purpose: str, messages: list[dict], **params) -> Iterator[str]:
+    """A streamed call of the helper model on behalf of ``account_id`` → an iterator of text
+    pieces. A provider that is unknown or not configured raises here (``FailError``, before any
+    byte); failures while streaming raise ``UpstreamError`` / ``UpstreamTimeoutError`` from the
+    iterator (SSE ``error`` events)."""
+    provider, model = helper_model()
+    spec = model_service.get_model(provider, model)
+    params["max_tokens"] = min(int(params.get("max_tokens") or 1024), spec.max_output)
+    client = model_service.get_chat_client(spec.provider)
+    return _helper_deltas(client, spec, messages, params)
+
+
+def _helper_deltas(client, spec, messages: list[dict], params: dict) -> Iterator[str]:
+    state, status = StreamState(), "normal"
+    try:
+        with contextlib.closing(client.stream(spec.name, messages, state, **params)) as deltas:
+            for delta in deltas:
+                yield delta.content
+    except ProviderTimeout as exc:
+        status = "timeout"
+        raise UpstreamTimeoutError(exc.message) from exc
+    except ProviderError as exc:
+        status = "error"
+        raise UpstreamError(exc.message) from exc
+    except GeneratorExit:
+        status = "stop"
+        raise
+    finally:
+        usage = state.usage or Usage(estimate_messages_tokens(messages), estimate_tokens(state.content), True)
+        metrics.observe_llm("ai", spec.provider, spec.name, status, usage.prompt_tokens, usage.completion_tokens,
+                            state.first_token_ms)
 
 
 def get_message_usage(message_id: uuid.UUID) -> dict | None:
@@ -433,6 +547,7 @@ def _save_message(turn: DebugTurn, answer: str, usage: Usage | None, status: str
                   first_token_ms: int | None) -> Message:
     """Persist the turn (one transaction) and queue the memory fold when it applies."""
     db.session.rollback()  # a failure mid-turn must not leave a half transaction behind
+    answer = review_service.mask(turn.review, answer)
     if usage is None:
         usage = Usage(estimate_messages_tokens(turn.messages), estimate_tokens(answer), estimated=True)
     fold = turn.memory_on and status == "normal" and bool(answer.strip())
@@ -452,8 +567,9 @@ def _save_message(turn: DebugTurn, answer: str, usage: Usage | None, status: str
         datasets, query, app_id, source = turn.retrieval_log
         retrieval_service.log_retrieval(turn.account_id, datasets, query, source, app_id,
                                         [r["segment_id"] for r in turn.records])
-    metrics.observe_llm("studio", turn.provider, turn.model, status, usage.prompt_tokens, usage.completion_tokens,
-                        first_token_ms)
+    if turn.preset_answer is None:  # a preset answer is no model call
+        metrics.observe_llm("studio", turn.provider, turn.model, status, usage.prompt_tokens,
+                            usage.completion_tokens, first_token_ms)
     conversation = db.session.get(Conversation, turn.conversation_id)
     if conversation is not None:
         conversation.updated_at = utcnow()

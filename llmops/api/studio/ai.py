@@ -1,0 +1,28 @@
+"""AI helpers (course module 08): prompt optimisation (SSE) and suggested questions."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_jwt_extended import jwt_required
+
+from llmops.api.auth import current_account_id
+from llmops.api.responses import json_body, ok
+from llmops.api.sse import sse_response
+from llmops.schemas.ai import OptimizePromptSchema, SuggestedQuestionsSchema
+from llmops.services import ai_service
+
+bp = Blueprint("ai", __name__)
+
+
+@bp.post("/ai/optimize-prompt")
+@jwt_required()
+def optimize_prompt():
+    data = OptimizePromptSchema().load(json_body())
+    return sse_response(ai_service.optimize_prompt(current_account_id(), data["prompt"]))
+
+
+@bp.post("/ai/suggested-questions")
+@jwt_required()
+def suggested_questions():
+    data = SuggestedQuestionsSchema().load(json_body())
+    return ok(ai_service.suggested_questions(current_account_id(), data["message_id"]))

@@ -1,0 +1,26 @@
+"""Third-party login (course module 06): GitHub's redirect URL and the code exchange."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from llmops.api.auth import login_limit
+from llmops.api.responses import json_body, ok
+from llmops.extensions import limiter
+from llmops.schemas.oauth import OAuthAuthorizeSchema
+from llmops.services import oauth_service
+
+bp = Blueprint("oauth", __name__)
+
+
+@bp.get("/oauth/<string:provider>")
+def redirect_url(provider: str):
+    return ok(oauth_service.redirect_url(provider))
+
+
+@bp.post("/oauth/authorize/<string:provider>")
+@limiter.limit(login_limit)
+def authorize(provider: str):
+    data = OAuthAuthorizeSchema().load(json_body())
+    return ok(oauth_service.authorize(provider, data["code"], data["state"], ip=request.remote_addr or "",
+                                      invite_code=data["invite_code"]))
