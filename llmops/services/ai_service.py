@@ -84,9 +84,9 @@ def questions_for_message(account_id: uuid.UUID, message_id: uuid.UUID) -> list[
 
 
 def parse_questions(text: str, context: str = "") -> list[str]:
-    """Up to 3 questions out of a model's reply: a JSON array if there is one, else one per line
-    (bullets and numbering removed); junk (empty, too long, no letters, headings) dropped, and
-    questions ending with a question mark preferred."""
+    """Up to 3 questions out of a model's reply: the strings of a JSON array if there is one (those
+    ending with a question mark first), else the lines that end with a question mark (bullets and
+    numbering removed); junk (too short or long, no letters, headings, repeats) dropped."""
     candidates: list[str] = []
     for match in re.finditer(r"\[[^\[\]]*\]", text, re.DOTALL):
         try:
@@ -95,19 +95,21 @@ def parse_questions(text: str, context: str = "") -> list[str]:
             continue
         if isinstance(value, list):
             candidates.extend(v for v in value if isinstance(v, str))
-    if not candidates:
+    from_lines = not candidates
+    if from_lines:
         candidates = [_BULLET.sub("", line) for line in re.split(r"[\r\n]+", text)]
     cleaned: list[str] = []
     seen = {context.strip().lower()}
     for candidate in candidates:
         question = re.sub(r"\s+", " ", candidate).strip().strip("\"'`“”‘’*").strip()
         key = question.lower()
-        if (not 4 <= len(question) <= 150 or not _LETTER.search(question) or question.endswith((":", "："))
+        if (not 2 <= len(question) <= 150 or not _LETTER.search(question) or question.endswith((":", "："))
                 or key in seen):
             continue
         seen.add(key)
         cleaned.append(question)
-    questions = [q for q in cleaned if q.endswith(("?", "？"))] or cleaned
+    asked = [q for q in cleaned if q.endswith(("?", "？"))]
+    questions = asked if from_lines else asked + [q for q in cleaned if q not in asked]
     return questions[:QUESTION_COUNT]
 
 

@@ -22,6 +22,8 @@ class Behaviour:
     fail_times: int = 0  # fail this many requests, then answer normally
     send_usage: bool = True
     send_finish_reason: bool = True
+    # answers of the next requests, one list of chunks each (then ``answer_chunks`` again)
+    next_answers: list[list[str]] = field(default_factory=list)
 
 
 class FakeUpstream:
@@ -81,8 +83,9 @@ class FakeUpstream:
                     b.fail_times -= 1
                     self._json(b.fail_status, {"error": {"message": f"fake failure {b.fail_status}", "type": "server_error"}})
                     return
-                text = "".join(b.answer_chunks)
-                usage = {"prompt_tokens": 11, "completion_tokens": len(b.answer_chunks), "total_tokens": 11 + len(b.answer_chunks)}
+                chunks = b.next_answers.pop(0) if b.next_answers else b.answer_chunks
+                text = "".join(chunks)
+                usage = {"prompt_tokens": 11, "completion_tokens": len(chunks), "total_tokens": 11 + len(chunks)}
                 if not request.get("stream"):
                     time.sleep(b.first_chunk_delay_s)
                     self._json(200, {
@@ -98,7 +101,7 @@ class FakeUpstream:
                 self.end_headers()
                 try:
                     time.sleep(b.first_chunk_delay_s)
-                    for i, piece in enumerate(b.answer_chunks):
+                    for i, piece in enumerate(chunks):
                         if i:
                             time.sleep(b.chunk_delay_s)
                         self._chunk({"content": piece}, None)
