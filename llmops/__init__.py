@@ -50,9 +50,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
                       analysis.bp):
         app.register_blueprint(blueprint)
     from llmops.api.studio import ai as ai_api
-    from llmops.api.studio import oauth
+    from llmops.api.studio import builtin_apps, oauth
 
-    for blueprint in (ai_api.bp, oauth.bp):  # course modules 06, 08, 10
+    for blueprint in (ai_api.bp, oauth.bp, builtin_apps.bp):  # course modules 06, 08, 10
         app.register_blueprint(blueprint)
     ops.init_app(app)
     cli.init_app(app)

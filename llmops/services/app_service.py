@@ -90,10 +90,20 @@ def list_apps(account_id: uuid.UUID, current_page: int, page_size: int, search_w
 
 
 
-def create_app(account_id: uuid.UUID, name: str, icon: str = "", description: str = "") -> App:
-    """Create an app with a draft configuration of sensible defaults."""
+def create_app(account_id: uuid.UUID, name: str, icon: str = "", description: str = "",
+               config: dict | None = None) -> App:
+    """Create an app with a draft configuration of sensible defaults, merged with ``config``
+    (draft values, e.g. an app template's; keys that are not configuration fields are ignored;
+    the model is validated)."""
+    values = default_config()
+    for key, value in (config or {}).items():
+        if key in CONFIG_FIELDS:
+            current = values.get(key)
+            values[key] = _deep_merge(current, value) if isinstance(value, dict) and isinstance(current, dict) else value
+    if config:
+        model_service.get_model(values["model_config"]["provider"], values["model_config"]["model"])
     app = App(id=uuid.uuid4(), account_id=account_id, name=name, icon=icon, description=description)
-    draft = AppConfig(id=uuid.uuid4(), app_id=app.id, status="drafted", **default_config())
+    draft = AppConfig(id=uuid.uuid4(), app_id=app.id, status="drafted", **values)
     app.drafted_app_config_id = draft.id
     db.session.add_all([app, draft])
     db.session.commit()

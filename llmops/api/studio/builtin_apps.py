@@ -1,0 +1,44 @@
+"""App templates (course module 10): categories, templates, add one to the caller's space; icons."""
+
+from __future__ import annotations
+
+from flask import Blueprint, send_file, url_for
+from flask_jwt_extended import jwt_required
+
+from llmops.api.auth import current_account_id
+from llmops.api.responses import json_body, ok
+from llmops.schemas.builtin_app import AddBuiltinAppSchema
+from llmops.services import builtin_app_service
+
+bp = Blueprint("builtin_apps", __name__)
+
+
+def _icon_url(name: str) -> str:
+    return url_for("builtin_apps.icon", name=name, _external=True)
+
+
+@bp.get("/builtin-apps/categories")
+@jwt_required()
+def categories():
+    return ok(builtin_app_service.list_categories())
+
+
+@bp.get("/builtin-apps")
+@jwt_required()
+def builtin_apps():
+    return ok(builtin_app_service.list_builtin_apps(_icon_url))
+
+
+@bp.post("/builtin-apps/add-builtin-app-to-space")
+@jwt_required()
+def add_builtin_app_to_space():
+    data = AddBuiltinAppSchema().load(json_body())
+    return ok(builtin_app_service.add_to_space(current_account_id(), data["builtin_app_id"], _icon_url),
+              "app created from the template")
+
+
+@bp.get("/builtin-apps/icons/<string:name>")
+def icon(name: str):
+    response = send_file(builtin_app_service.icon_path(name), mimetype="image/svg+xml", max_age=86400)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
