@@ -17,7 +17,7 @@ from flask import current_app
 
 from llmops.errors import AppError, NotFoundError
 from llmops.extensions import db
-from llmops.models import Message
+from llmops.models import Conversation, Message
 from llmops.services import chat_service
 
 QUESTION_COUNT = 3
@@ -141,7 +141,12 @@ def _generate(account_id: uuid.UUID, message: Message) -> list[str]:
 
 
 def _owned_message(account_id: uuid.UUID, message_id: uuid.UUID) -> Message:
+    """A message of the caller: of their own apps (debug, open API) or of their web-app conversations."""
     message = db.session.get(Message, message_id)
-    if message is None or message.is_deleted or message.account_id != account_id:
-        raise NotFoundError("message not found", data={"message_id": ["no such message of yours"]})
-    return message
+    if message is not None and not message.is_deleted:
+        if message.account_id == account_id:
+            return message
+        conversation = db.session.get(Conversation, message.conversation_id)
+        if conversation is not None and conversation.created_by == account_id:
+            return message
+    raise NotFoundError("message not found", data={"message_id": ["no such message of yours"]})

@@ -9,8 +9,10 @@ import uuid
 import pytest
 
 from llmops.services import ai_service, review_service
+from tests.api.course.webapp_helpers import publish, text, web_chat
 from tests.api.test_api_keys import new_key
 from tests.api.test_debug import parse_sse
+from tests.conftest import register
 
 DOC_PROMPT = "你是一个拥有10年经验的AI应用开发工程师，请帮助用户解决问题"
 REVIEW = {"enable": True, "keywords": ["敏感词", "慕课网", "Secret"],
@@ -194,3 +196,27 @@ def test_review_applies_to_the_open_api(client, auth, new_app, fake):
     assert answer_of(parse_sse(stream.get_data(as_text=True))) == "a ** here"
     blocking = client.post(f"/v1/apps/{new_app}/chat", json={"query": "tell me"}, headers=headers)
     assert blocking.get_json()["answer"] == "a ** here"
+
+
+def test_review_and_suggestions_in_web_apps(client, auth, other_auth, new_app, fake):
+    configure(client, auth, new_app, review_config=REVIEW, suggested_after_answer={"enable": True},
+              opening_statement="Welcome!", opening_questions=["What can you do?"])
+    token = publish(client, auth, new_app)
+    info = client.get(f"/web-apps/{token}", headers=other_auth).get_json()["data"]["app_config"]
+    assert info["opening_statement"] == "Welcome!" and info["opening_questions"] == ["What can you do?"]
+    assert info["suggested_after_answer"] == {"enable": True}
+    blocked = web_chat(client, other_auth, token, "慕课网怎么样")
+    assert text(blocked) == "很抱歉，该问题无法回复" and fake.requests == []
+    assert "suggested_questions" not in [e for e, _ in blocked]  # no suggestions after a preset answer
+    fake.behaviour.next_answers = [["the se", "cret is out"], ['["Which secret?", "Why?", "When?"]']]
+    events = web_chat(client, other_auth, token, "tell me")
+    assert text(events) == "the ** is out"
+    assert events[-1][0] == "suggested_questions" and events[-1][1]["suggested_questions"] == ["Which secret?", "Why?",
+                                                                                                "When?"]
+    # the end user may ask for suggestions on their own web-app message; nobody else may
+    fake.behaviour.next_answers = [['["A?", "B?", "C?"]']]
+    message_id = events[-1][1]["message_id"]
+    mine = client.post("/ai/suggested-questions", json={"message_id": message_id}, headers=other_auth)
+    assert mine.status_code == 200 and mine.get_json()["data"] == ["A?", "B?", "C?"]
+    stranger = register(client, "Stranger")
+    assert client.post("/ai/suggested-questions", json={"message_id": message_id}, headers=stranger).status_code == 404
