@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from marshmallow import ValidationError
 
 from llmops.errors import NotFoundError
+from llmops.schemas.course import CourseDraftConfigSchema
 from llmops.services import app_service
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "builtin_apps"
@@ -33,6 +35,10 @@ def _catalog() -> tuple[tuple[dict, ...], dict[str, dict]]:
         if missing or template["category"] not in known or not (BUILTIN_DIR / "icons" / template["icon"]).is_file():
             raise ValueError(f"{path.name}: missing {missing} or unknown category/icon")
         template["id"] = str(uuid.UUID(str(template["id"])))
+        try:
+            draft_values(template["app_config"], "local", "any")
+        except ValidationError as exc:
+            raise ValueError(f"{path.name}: app_config {exc.messages}") from exc
         templates[template["id"]] = template
     return categories, templates
 
@@ -70,19 +76,17 @@ def add_to_space(account_id: uuid.UUID, builtin_app_id: uuid.UUID, icon_url: Cal
     return {"id": str(app.id)}
 
 
-def draft_values(app_config: dict) -> dict:
-    """A template's course-shaped ``app_config`` as draft configuration values."""
+def draft_values(app_config: dict, provider: str | None = None, model: str | None = None) -> dict:
+    """A template's course-shaped ``app_config`` as draft changes, through the course API's own
+    schema (``POST /apps/:id/draft-app-config``); a template naming no model gets ``provider`` /
+    ``model`` (default: the deployment's default language model)."""
     config = copy.deepcopy(app_config)
-    values: dict = {}
-    model_config = {k: v for k, v in (config.pop("model_config", None) or {}).items() if v}
-    if "dialog_round" in config:
-        model_config["dialog_round"] = int(config.pop("dialog_round"))
-    if model_config:
-        values["model_config"] = model_config
-    if "long_term_memory" in config:
-        values["memory_mode"] = "long_term_memory" if config.pop("long_term_memory").get("enable") else "none"
-    values.update(config)
-    return values
+    model_config = config.setdefault("model_config", {})
+    if not (model_config.get("provider") and model_config.get("model")):
+        default = app_service.default_config()["model_config"] if provider is None else {}
+        model_config["provider"] = provider or default["provider"]
+        model_config["model"] = model or default["model"]
+    return CourseDraftConfigSchema().load(config)
 
 
 def icon_path(name: str) -> Path:

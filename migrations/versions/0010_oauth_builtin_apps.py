@@ -1,7 +1,7 @@
 """third-party logins (course module 06): account_oauth
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0008
 Create Date: 2026-12-01 14:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ from flask_jwt_extended import jwt_required
 
 from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok
-from llmops.api.sse import sse_response
+from llmops.api.sse import frame, sse_response
 from llmops.schemas.ai import OptimizePromptSchema, SuggestedQuestionsSchema
 from llmops.services import ai_service
 
@@ -18,7 +18,8 @@ bp = Blueprint("ai", __name__)
 @jwt_required()
 def optimize_prompt():
     data = OptimizePromptSchema().load(json_body())
-    return sse_response(ai_service.optimize_prompt(current_account_id(), data["prompt"]))
+    # plain frames: the course's events carry only ``optimized_prompt``
+    return sse_response(ai_service.optimize_prompt(current_account_id(), data["prompt"]), render=frame)
 
 
 @bp.post("/ai/suggested-questions")

@@ -220,3 +220,21 @@ def test_review_and_suggestions_in_web_apps(client, auth, other_auth, new_app, f
     assert mine.status_code == 200 and mine.get_json()["data"] == ["A?", "B?", "C?"]
     stranger = register(client, "Stranger")
     assert client.post("/ai/suggested-questions", json={"message_id": message_id}, headers=stranger).status_code == 404
+
+
+def test_review_on_the_course_debug_route_and_openapi_chat(client, auth, new_app, fake):
+    configure(client, auth, new_app, review_config=REVIEW)
+    fake.behaviour.answer_chunks = ["敏", "感词!"]
+    events = parse_sse(client.post(f"/apps/{new_app}/conversations", json={"query": "hello"}, headers=auth)
+                       .get_data(as_text=True))
+    assert answer_of(events) == "**!" and "".join(d["thought"] for e, d in events if e == "agent_message") == "**!"
+    blocked = parse_sse(client.post(f"/apps/{new_app}/conversations", json={"query": "慕课网"}, headers=auth)
+                        .get_data(as_text=True))
+    assert answer_of(blocked) == "很抱歉，该问题无法回复" and len(fake.requests) == 1
+    assert client.post(f"/apps/{new_app}/publish", headers=auth).status_code == 200
+    headers = {"Authorization": f"Bearer {new_key(client, auth, quota=100_000)['key']}"}
+    stream = client.post("/openapi/chat", json={"app_id": new_app, "query": "hi", "stream": True}, headers=headers)
+    assert stream.status_code == 200 and answer_of(parse_sse(stream.get_data(as_text=True))) == "**!"
+    blocking = client.post("/openapi/chat", json={"app_id": new_app, "query": "SECRET?", "stream": False},
+                           headers=headers)
+    assert blocking.status_code == 200 and blocking.get_json()["data"]["answer"] == "很抱歉，该问题无法回复"

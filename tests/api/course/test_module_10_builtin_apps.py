@@ -56,7 +56,12 @@ def test_add_builtin_app_to_space_doc_example(client, auth, other_auth, fake):
     assert draft["model_config"]["provider"] == "local"
     # the preset prompt reaches the model
     client.post(f"/apps/{app_id}/debug", json={"query": "Where is my order?"}, headers=auth)
-    assert fake.requests[-1]["messages"][0]["content"].startswith("# Role\nYou are the customer service assistant")
+    assert fake.requests[0]["messages"][0]["content"].startswith("# Role\nYou are the customer service assistant")
+    assert draft["opening_questions"] == ["Where is my order?", "How do I return an item?",
+                                          "How long does delivery take?"]
+    assert draft["suggested_after_answer"] == {"enable": True} and draft["review_config"]["enable"] is True
+    blocked = client.post(f"/apps/{app_id}/debug", json={"query": "my card number is 4111"}, headers=auth)
+    assert blocked.get_json()["data"]["answer"].startswith("For your safety")
     assert client.get(f"/apps/{app_id}", headers=other_auth).status_code == 404  # in the caller's space only
     again = client.post("/builtin-apps/add-builtin-app-to-space", json={"builtin_app_id": template["id"]}, headers=auth)
     assert again.get_json()["data"]["id"] != app_id
