@@ -83,26 +83,6 @@ def pytest_addoption(parser):
                      help="embedded: SQLite + SQLite broker; services: PostgreSQL + Redis")
 
 
-SERVICES_LOCK = Path("/tmp/llmops-tests-services.lock")
-
-
-def pytest_configure(config):
-    """The services profile recreates fixed PostgreSQL databases and flushes fixed Redis
-    databases: two runs on one machine (several checkouts) would break each other, so they take
-    turns on a file lock held for the whole run."""
-    if config.getoption("--profile", default="embedded") != "services":
-        return
-    import fcntl
-
-    handle = open(SERVICES_LOCK, "a")  # noqa: SIM115 — held until this process exits
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        sys.stderr.write(f"waiting for another services-profile test run ({SERVICES_LOCK})...\n")
-        fcntl.flock(handle, fcntl.LOCK_EX)
-    config._llmops_services_lock = handle
-
-
 @pytest.fixture(scope="session")
 def profile(request) -> str:
     return request.config.getoption("--profile")
