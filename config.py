@@ -88,11 +88,16 @@ class Config:
 
     ENV_NAME = "default"
     INSTANCE_DIR = Path(_env("LLMOPS_INSTANCE_DIR", str(BASE_DIR / "instance")))
-    SECRET_KEY = _env("SECRET_KEY", "dev-secret-change-me-in-production-0123456789")
-    JWT_SECRET_KEY = _env("JWT_SECRET_KEY", SECRET_KEY)
-    # Encrypts secrets kept for users (seed 000's per-conversation upstream API keys); derived
-    # from SECRET_KEY when unset. Changing it makes the stored keys unreadable (they must be re-sent).
-    DATA_ENCRYPTION_KEY = _env("DATA_ENCRYPTION_KEY", SECRET_KEY)
+    # Signs sessions; unset: a random key generated once and kept in ``instance/secret_key``
+    # (0600) by ``llmops/secret_keys.py``. The production profile refuses to start without a
+    # SECRET_KEY of at least SECRET_KEY_MIN_LENGTH characters (and never the old development default).
+    SECRET_KEY = _env("SECRET_KEY")
+    SECRET_KEY_MIN_LENGTH = 32
+    GENERATE_SECRET_KEY = True
+    JWT_SECRET_KEY = _env("JWT_SECRET_KEY")  # unset: SECRET_KEY
+    # Encrypts secrets kept for users (seed 000's per-conversation upstream API keys); unset:
+    # SECRET_KEY. Changing it makes the stored keys unreadable (they must be re-sent).
+    DATA_ENCRYPTION_KEY = _env("DATA_ENCRYPTION_KEY")
     # Seed 000's document upload answers once the document is indexed (its clients expect the
     # segment count); past this many seconds it answers with the document still indexing.
     SEED000_UPLOAD_WAIT_S = _env_float("SEED000_UPLOAD_WAIT_S", 120.0)
@@ -199,6 +204,27 @@ class Config:
     # Seed 003's /api/v1 clients send no key (it was an internal service): their requests are
     # charged to this API key (create one with `flask --app wsgi llmops create-api-key`).
     SEED003_API_KEY = _env("SEED003_API_KEY")
+    # Those keyless requests are accepted only from these networks (CIDR list) and this often per IP.
+    SEED003_ALLOWED_NETWORKS = _env("SEED003_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+    SEED003_RATE_LIMIT = _env("SEED003_RATE_LIMIT", "60 per minute")
+
+    # Security (llmops/api/security.py). Behind a reverse proxy: how many X-Forwarded-For hops to
+    # trust (0: the headers are ignored; per-IP limits then see the proxy's address).
+    TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)
+    # Failed API-key authentications per client address before the key surfaces answer 429.
+    API_KEY_FAILURE_RATE_LIMIT = _env("API_KEY_FAILURE_RATE_LIMIT", "20 per minute")
+    # Keys kept in each process's key cache (least recently used go first).
+    API_KEY_CACHE_SIZE = _env_int("API_KEY_CACHE_SIZE", 10_000)
+    # /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>" when set.
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+    # Speech synthesis (voice engine audio): per sentence, a deadline and a cap on espeak-ng's output.
+    TTS_TIMEOUT_S = _env_float("TTS_TIMEOUT_S", 20.0)
+    TTS_MAX_OUTPUT_BYTES = _env_int("TTS_MAX_OUTPUT_BYTES", 8 * 1024 * 1024)
+    # Image URLs in chat messages are fetched by the server (public addresses only) and inlined.
+    IMAGE_FETCH_TIMEOUT_S = _env_float("IMAGE_FETCH_TIMEOUT_S", 10.0)
+    IMAGE_FETCH_MAX_BYTES = _env_int("IMAGE_FETCH_MAX_BYTES", 10 * 1024 * 1024)
+    IMAGE_FETCH_MAX_IMAGES = _env_int("IMAGE_FETCH_MAX_IMAGES", 8)
+    IMAGE_FETCH_ALLOW_PRIVATE = False  # tests only: allow loopback/private image hosts
 
     # Third-party login (course module 06): GitHub OAuth app credentials and the front end's
     # callback URL; the GitHub URLs are overridable (tests serve a local OAuth 2 provider).
@@ -228,6 +254,7 @@ class ProductionConfig(Config):
     """Production profile: PostgreSQL, Redis and a Chroma server, from the environment."""
 
     ENV_NAME = "production"
+    GENERATE_SECRET_KEY = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
     HOST = _env("API_HOST", "0.0.0.0")
     WEB_CONCURRENCY = _env_int("WEB_CONCURRENCY", 4)

@@ -19,11 +19,15 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=str(config.INSTANCE_DIR))
     app.config.from_object(config)
     app.config.update(overrides)
+    from llmops import secret_keys
+
+    secret_keys.configure(app)  # refuses a weak production key before anything else starts
+    _mask_request_logs()
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.json.sort_keys = False
 
     from llmops import cli, extensions, models  # noqa: F401 — models register their tables
-    from llmops.api import error_handlers
+    from llmops.api import error_handlers, security
     from llmops.api.auth import init_jwt
     from llmops.quota import make_quota_ledger
     from llmops.state import make_state_store
@@ -39,6 +43,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         app.extensions["state_store"] = make_state_store(app.config["STATE_STORE_URL"], lambda: extensions.db.engine)
         app.extensions["quota_ledger"] = make_quota_ledger(app.config["QUOTA_STORE_URL"], lambda: _engine(app))
     error_handlers.init_app(app)
+    security.init_app(app)
 
     from llmops.api import openai as openai_api
     from llmops.api import ops
@@ -69,6 +74,17 @@ def _init_cors(app: Flask) -> None:
 
     CORS(app, origins=origins, supports_credentials="*" not in origins, max_age=600,
          allow_headers=["Authorization", "Content-Type"], expose_headers=["Content-Disposition"])
+
+
+def _mask_request_logs() -> None:
+    """werkzeug's request lines (``flask run``) without redeem codes or keys (gunicorn: workers/gunicorn.conf.py)."""
+    import logging
+
+    from llmops.access_log import MaskingFilter
+
+    werkzeug_logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, MaskingFilter) for f in werkzeug_logger.filters):
+        werkzeug_logger.addFilter(MaskingFilter())
 
 
 def _engine(app: Flask) -> sa.Engine:

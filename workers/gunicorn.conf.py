@@ -15,6 +15,8 @@ timeout = 120  # gevent workers heartbeat between requests; streams are not cut 
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-" if _config.ACCESS_LOG else None
+# Redeem codes, keys and tokens in query strings are written as *** (llmops/access_log.py).
+logger_class = "llmops.access_log.MaskingLogger"
 errorlog = "-"
 loglevel = "info"
 

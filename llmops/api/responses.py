@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request
 
+from llmops.errors import ValidateError
+
 
 def ok(data=None, message: str = "", status: int = 200):
     """A ``success`` envelope with HTTP ``status``."""
@@ -27,6 +29,11 @@ def json_body() -> dict:
     """The JSON body, or ``{}`` when there is none (schemas then name the missing fields).
 
     Parsed whatever the Content-Type says (form uploads aside): the seeds' documented ``curl -d``
-    lines (seed 001's among them) send JSON without ``Content-Type: application/json``."""
+    lines (seed 001's among them) send JSON without ``Content-Type: application/json``. A body that
+    is JSON but not an object (``[]``, ``"x"``, ``3``) is a 400 in the route's error shape."""
     body = request.get_json(silent=True, force=request.mimetype not in ("multipart/form-data",))
-    return body if body is not None else {}
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise ValidateError("body: must be a JSON object", data={"body": ["must be a JSON object"]}, status=400)
+    return body

@@ -26,6 +26,7 @@ from llmops.providers.errors import (
     ProviderRateLimited,
     ProviderTimeout,
     ProviderUnavailable,
+    auth_failed,
 )
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
 
@@ -199,6 +200,8 @@ def map_openai_error(exc: openai.APIError) -> ProviderError:
     if isinstance(exc, openai.APIStatusError):
         detail = _error_message(exc)
         status = exc.status_code
+        if status in (401, 403):
+            return auth_failed(status, detail, str(exc.request.url) if exc.request is not None else "")
         if status == 429:
             return ProviderRateLimited(f"the provider is rate limiting: {detail}", status, True)
         if status >= 500:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+logger = logging.getLogger("llmops.providers")
+
 
 class ProviderError(Exception):
     """An upstream model call failed; ``status`` is the upstream HTTP status when there was one."""
@@ -31,3 +35,18 @@ class ProviderBadRequest(ProviderError):
 
 class ModelNotFound(ProviderError):
     """The registry has no such provider or model."""
+
+
+class ProviderAuthFailed(ProviderError):
+    """The upstream refused our credentials (401/403): the operator's problem, not the caller's.
+
+    Reaches clients as a 502 with a generic message; the upstream's own text, which may quote part
+    of the operator's key (``Incorrect API key provided: sk-…abcd``), only goes to the server log."""
+
+
+def auth_failed(status: int, upstream_message: str, where: str = "") -> ProviderAuthFailed:
+    """Log the upstream's 401/403 server-side → the error callers see (status 502, retryable)."""
+    logger.error("upstream %s refused the server's credentials (%s): %s", where or "provider", status,
+                 upstream_message[:500])
+    return ProviderAuthFailed(f"the model provider refused the server's credentials ({status}); "
+                              "the operator has been told", 502, True)

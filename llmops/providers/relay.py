@@ -22,6 +22,7 @@ from llmops.providers.errors import (
     ProviderRateLimited,
     ProviderTimeout,
     ProviderUnavailable,
+    auth_failed,
 )
 
 
@@ -47,7 +48,7 @@ class RelayClient:
             raise ProviderUnavailable(f"the upstream could not be reached ({exc.__class__.__name__})",
                                       retryable=True) from exc
         if response.status_code >= 400:
-            raise status_error(response.status_code, response.content)
+            raise status_error(response.status_code, response.content, str(self._client.base_url))
         try:
             return response.json()
         except ValueError as exc:
@@ -60,7 +61,7 @@ class RelayClient:
         try:
             with self._client.stream("POST", path, json=body) as response:
                 if response.status_code >= 400:
-                    raise status_error(response.status_code, response.read())
+                    raise status_error(response.status_code, response.read(), str(self._client.base_url))
                 yield _data_lines(response)
         except httpx.TimeoutException as exc:
             raise ProviderTimeout(f"the upstream timed out ({exc.__class__.__name__})", retryable=True) from exc
@@ -78,9 +79,12 @@ def _data_lines(response: httpx.Response) -> Iterator[str]:
             yield line[5:].strip()
 
 
-def status_error(status: int, content: bytes) -> ProviderError:
-    """The error for an upstream HTTP status, with the upstream's message (never its key)."""
+def status_error(status: int, content: bytes, where: str = "") -> ProviderError:
+    """The error for an upstream HTTP status, with the upstream's message — except for 401/403,
+    whose text may quote the operator's key: logged, and replaced by a generic 502."""
     message = _message(content)
+    if status in (401, 403):
+        return auth_failed(status, message, where)
     if status == 429:
         return ProviderRateLimited(f"the upstream is rate limiting: {message}", status, True)
     if status >= 500 or status == 408:

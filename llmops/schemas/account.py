@@ -17,9 +17,16 @@ def validate_password(value: str) -> None:
         raise ValidationError("must contain at least one letter and one digit")
 
 
+def validate_deliverable_domain(value: str) -> None:
+    """Refuses the reserved ``.invalid`` domain (RFC 2606): seed-000 accounts get addresses there,
+    so a studio registration must not claim one (it would block or shadow that user name)."""
+    if value.strip().rstrip(".").lower().endswith(".invalid"):
+        raise ValidationError("the .invalid domain is reserved")
+
+
 class RegisterSchema(StudioSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    email = fields.Email(required=True, validate=validate.Length(max=255))
+    email = fields.Email(required=True, validate=[validate.Length(max=255), validate_deliverable_domain])
     password = fields.String(required=True, validate=validate_password)
     # Required when ``REGISTRATION=invite``; ignored otherwise.
     invite_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))

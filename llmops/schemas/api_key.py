@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 from llmops.schemas.common import StudioSchema
 
 MAX_QUOTA = 10**15
+LAST_EXPIRY = 32_503_680_000  # 3000-01-01 in Unix seconds: later dates overflow datetime
 
 
 class ApiKeyCreateSchema(StudioSchema):
@@ -15,7 +16,7 @@ class ApiKeyCreateSchema(StudioSchema):
 
     remark = fields.String(load_default="", validate=validate.Length(max=255))
     quota = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_QUOTA))
-    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**40))
+    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=LAST_EXPIRY))
     models = fields.List(fields.String(validate=validate.Length(min=1, max=128)), load_default=list,
                          validate=validate.Length(max=100))
     rpm = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000))
@@ -26,7 +27,7 @@ class ApiKeyCreateSchema(StudioSchema):
 class ApiKeyUpdateSchema(StudioSchema):
     remark = fields.String(validate=validate.Length(max=255))
     quota = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_QUOTA))
-    expires_at = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**40))
+    expires_at = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=LAST_EXPIRY))
     models = fields.List(fields.String(validate=validate.Length(min=1, max=128)), validate=validate.Length(max=100))
     rpm = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1_000_000))
     tpm = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10**12))

@@ -3,7 +3,9 @@
 Keys are 256-bit random strings, so a fast hash is the right lookup index (unlike passwords,
 they cannot be guessed from a dictionary). ``authenticate`` runs on every ``/v1`` request and
 reads a per-process cache (``API_KEY_CACHE_TTL_S``) instead of the database; a change made
-through this module clears this process's entry at once, other processes within the TTL.
+through this module clears this process's entry at once, other processes within the TTL. The cache
+is a bounded LRU (``cachetools.TTLCache``, ``API_KEY_CACHE_SIZE`` entries), so a flood of random
+keys evicts the least recently used entries instead of growing the process or emptying the cache.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from cachetools import TTLCache
 from flask import current_app
 
 from llmops.errors import ConflictError, InvalidApiKeyError, NotFoundError, ValidateError
@@ -135,16 +138,14 @@ def authenticate(authorization: str | None) -> KeyPrincipal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise InvalidApiKeyError("You didn't provide an API key (Authorization: Bearer <key>)")
     digest = hash_key(authorization[7:].strip())
-    cache = current_app.extensions.setdefault("api_key_cache", {})
-    now = time.monotonic()
-    entry = cache.get(digest)
-    if entry is None or entry[0] < now:
-        principal = _load(digest)
+    cache = _cache()
+    with _cache_lock:
+        entry = cache.get(digest, _MISSING)
+    if entry is _MISSING:
+        entry = _load(digest)
         with _cache_lock:
-            if len(cache) > 100_000:
-                cache.clear()
-            cache[digest] = entry = (now + current_app.config["API_KEY_CACHE_TTL_S"], principal)
-    principal = entry[1]
+            cache[digest] = entry
+    principal = entry
     if principal is None:
         raise InvalidApiKeyError()
     if principal.expires_at is not None and principal.expires_at <= utcnow():
@@ -162,15 +163,30 @@ def _load(digest: str) -> KeyPrincipal | None:
                         key.rpm, key.tpm, key.app_id)
 
 
+_MISSING = object()
+
+
+def _cache() -> TTLCache:
+    """This process's key cache: digest → ``KeyPrincipal`` (or None for an unknown key)."""
+    cache = current_app.extensions.get("api_key_cache")
+    if cache is None:
+        with _cache_lock:
+            cache = current_app.extensions.setdefault("api_key_cache", TTLCache(
+                maxsize=current_app.config["API_KEY_CACHE_SIZE"], ttl=current_app.config["API_KEY_CACHE_TTL_S"],
+                timer=time.monotonic))
+    return cache
+
+
 def _forget(digest: str) -> None:
-    current_app.extensions.setdefault("api_key_cache", {}).pop(digest, None)
+    with _cache_lock:
+        _cache().pop(digest, None)
 
 
 def forget_principal(key_id: uuid.UUID) -> None:
     """Drop this process's cached view of a key (its quota changed)."""
-    cache = current_app.extensions.setdefault("api_key_cache", {})
+    cache = _cache()
     with _cache_lock:
-        for digest in [d for d, (_, p) in cache.items() if p is not None and p.id == key_id]:
+        for digest in [d for d, p in list(cache.items()) if p is not None and p.id == key_id]:
             cache.pop(digest, None)
 
 

@@ -15,7 +15,7 @@ from llmops.extensions import db
 from llmops.models import App, AppConfig, AppDatasetJoin, Conversation, Dataset
 from llmops.models.base import unix, utcnow
 from llmops.services import account_service, model_service
-from llmops.services.pagination import paginate
+from llmops.services.pagination import contains, paginate
 
 CONFIG_FIELDS = ("model_config", "memory_mode", "preset_prompt", "dataset_ids", "retrieval_config", "opening_statement",
                  "tools", "workflows", "opening_questions", "speech_to_text", "text_to_speech", "suggested_after_answer",
@@ -80,7 +80,7 @@ def list_apps(account_id: uuid.UUID, current_page: int, page_size: int, search_w
     """A page of the account's apps, newest first → (items, paginator)."""
     query = sa.select(App).where(App.account_id == account_id, App.is_deleted.is_(False))
     if search_word:
-        query = query.where(App.name.ilike(f"%{search_word}%"))
+        query = query.where(contains(App.name, search_word))
     apps, page = paginate(query, (App.created_at.desc(), App.id), current_page, page_size)
     config_ids = [a.published_app_config_id or a.drafted_app_config_id for a in apps]
     wanted = {i for a in apps for i in (a.published_app_config_id, a.drafted_app_config_id) if i}

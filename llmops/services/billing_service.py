@@ -207,8 +207,16 @@ def _bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9000, 12, 31)  # date arithmetic stays far from date.min/max
+
+
 def _parse_day(value: str, field: str) -> date:
+    """A ``YYYY-MM-DD`` query value between 1970-01-01 and 9000-12-31; ``ValidateError`` naming ``field``."""
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).date()
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).date()
     except (TypeError, ValueError) as exc:
         raise ValidateError(f"{field} must be a date YYYY-MM-DD", data={field: ["must be a date YYYY-MM-DD"]}) from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidateError(f"{field} must be between {FIRST_DAY} and {LAST_DAY}",
+                            data={field: [f"must be between {FIRST_DAY} and {LAST_DAY}"]})
+    return day

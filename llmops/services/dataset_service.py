@@ -11,7 +11,7 @@ from llmops.errors import ConflictError, NotFoundError
 from llmops.extensions import db
 from llmops.models import AppDatasetJoin, Dataset, DatasetQuery, Document, Segment, SegmentTerm
 from llmops.models.base import unix
-from llmops.services.pagination import paginate
+from llmops.services.pagination import contains, paginate
 from llmops.services.rag_runtime import get_vector_store
 
 
@@ -54,7 +54,7 @@ def dataset_to_dict(dataset: Dataset, stats: dict) -> dict:
 def list_datasets(account_id: uuid.UUID, current_page: int, page_size: int, search_word: str = "") -> tuple[list, dict]:
     query = sa.select(Dataset).where(Dataset.account_id == account_id)
     if search_word:
-        query = query.where(Dataset.name.ilike(f"%{search_word}%"))
+        query = query.where(contains(Dataset.name, search_word))
     rows, page = paginate(query, (Dataset.created_at.desc(), Dataset.id), current_page, page_size)
     stats = _stats([r.id for r in rows])
     return [dataset_to_dict(r, stats[r.id]) for r in rows], page

@@ -15,7 +15,7 @@ from llmops.models import Document, Segment, SegmentTerm, UploadFile
 from llmops.models.base import unix, utcnow
 from llmops.services import indexing_service
 from llmops.services.dataset_service import get_owned_dataset
-from llmops.services.pagination import paginate
+from llmops.services.pagination import contains, paginate
 from llmops.services.rag_runtime import get_vector_store
 from llmops.services.upload_service import get_owned_upload
 
@@ -76,7 +76,7 @@ def list_documents(account_id: uuid.UUID, dataset_id: uuid.UUID, current_page: i
     get_owned_dataset(account_id, dataset_id)
     query = sa.select(Document).where(Document.dataset_id == dataset_id, Document.is_deleted.is_(False))
     if search_word:
-        query = query.where(Document.name.ilike(f"%{search_word}%"))
+        query = query.where(contains(Document.name, search_word))
     rows, page = paginate(query, (Document.position.desc(),), current_page, page_size)
     hits = _hit_counts([r.id for r in rows])
     return [document_to_dict(r, hits.get(r.id, 0)) for r in rows], page

@@ -41,7 +41,7 @@ from llmops.providers.errors import ModelNotFound, ProviderBadRequest, ProviderE
 from llmops.providers.registry import ModelSpec
 from llmops.providers.relay import RelayClient
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
-from llmops.services import chat_service, model_service, usage_service
+from llmops.services import chat_service, model_service, usage_service, vision_service
 from llmops.services.api_key_service import KeyPrincipal
 from llmops.services.rag_runtime import get_embedding_model
 
@@ -113,6 +113,7 @@ def chat_completions(principal: KeyPrincipal, body: dict) -> dict | StreamRelay:
     model = body["model"]
     stream = bool(body.get("stream"))
     specs = _resolve(principal, model)
+    body = vision_service.inline_remote_images(body)  # client image URLs: public addresses only
     call = Call(principal, model, "chat.completions", stream)
     prompt_estimate = estimate_messages_tokens(body["messages"])
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or specs[0].max_output

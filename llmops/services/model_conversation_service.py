@@ -91,30 +91,29 @@ def get_owned_conversation(account_id: uuid.UUID, number: int) -> tuple[ModelCon
     return found[0], found[1]
 
 
-def list_conversations(account_id: uuid.UUID, limit: int | None = None, offset: int = 0) -> list[dict]:
+def list_conversations(account_id: uuid.UUID, limit: int = 100, offset: int = 0) -> list[dict]:
     """Seed 000 "List User Conversations": ``[{conversation_id, title, created_time}]`` oldest
-    first (the seed's order); ``limit``/``offset`` page through long lists."""
+    first (the seed's order); ``limit``/``offset`` page through long lists (never unbounded)."""
     query = (sa.select(ModelConversation.id, Conversation.name, Conversation.created_at)
              .join(Conversation, Conversation.id == ModelConversation.conversation_id)
              .where(ModelConversation.account_id == account_id, Conversation.is_deleted.is_(False))
-             .order_by(ModelConversation.id).offset(offset))
-    if limit is not None:
-        query = query.limit(limit)
+             .order_by(ModelConversation.id).offset(offset).limit(limit))
     return [{"conversation_id": number, "title": title, "created_time": unix(created)}
             for number, title, created in db.session.execute(query)]
 
 
-def get_history(account_id: uuid.UUID, number: int) -> dict:
+def get_history(account_id: uuid.UUID, number: int, limit: int = 200, offset: int = 0) -> dict:
     """Seed 000 "Get Conversation History": ``{conversation_id, title, model, messages[{role,
     content, message_id}], created_time}``. ``message_id`` counts from 1 in order (the user's
-    message of round i is 2i-1, the answer 2i); a round that failed keeps only its question."""
+    message of round i is 2i-1, the answer 2i); a round that failed keeps only its question.
+    ``limit`` rounds from round ``offset`` (oldest first)."""
     row, conversation = get_owned_conversation(account_id, number)
     rounds = db.session.execute(
         sa.select(Message.query, Message.answer)
         .where(Message.conversation_id == conversation.id, Message.is_deleted.is_(False))
-        .order_by(Message.created_at, Message.id)).all()
+        .order_by(Message.created_at, Message.id).offset(offset).limit(limit)).all()
     messages = []
-    for i, (query, answer) in enumerate(rounds):
+    for i, (query, answer) in enumerate(rounds, start=offset):
         messages.append({"role": "user", "content": query, "message_id": 2 * i + 1})
         if answer:
             messages.append({"role": "assistant", "content": answer, "message_id": 2 * i + 2})

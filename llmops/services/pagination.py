@@ -24,3 +24,9 @@ def paginate(query: sa.Select, order_by: tuple, current_page: int, page_size: in
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(query.order_by(*order_by).offset((current_page - 1) * page_size).limit(page_size)).all()
     return list(rows), paginator(current_page, page_size, total)
+
+
+def contains(column, word: str) -> sa.ColumnElement[bool]:
+    """Case-insensitive "``column`` contains ``word``" with ``%``, ``_`` and ``\\`` taken literally."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")

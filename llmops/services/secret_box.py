@@ -2,7 +2,8 @@
 ``api_key``): encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``),
 never returned in plain text — only ``mask``'s hint.
 
-The Fernet key is derived with HKDF-SHA256 from ``DATA_ENCRYPTION_KEY`` (default: ``SECRET_KEY``).
+The Fernet key is derived with HKDF-SHA256 from ``DATA_ENCRYPTION_KEY`` (default: ``SECRET_KEY``);
+tokens made with one of ``DATA_DECRYPTION_FALLBACK_KEYS`` (e.g. the old default key) still decrypt.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
@@ -32,7 +33,8 @@ def encrypt(plain: str) -> str:
 def decrypt(token: str) -> str:
     """The plain text of ``encrypt``'s token; ``FailError`` when the key changed or it was tampered with."""
     try:
-        return _fernet(current_app.config["DATA_ENCRYPTION_KEY"]).decrypt(token.encode()).decode()
+        keys = [current_app.config["DATA_ENCRYPTION_KEY"], *current_app.config.get("DATA_DECRYPTION_FALLBACK_KEYS", ())]
+        return MultiFernet([_fernet(k) for k in keys]).decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise FailError("the stored API key can no longer be read (the encryption key changed); "
                         "create the conversation again with its api_key") from exc

@@ -16,7 +16,7 @@ from llmops.models import Document, Segment, SegmentTerm
 from llmops.models.base import unix, utcnow
 from llmops.services import indexing_service
 from llmops.services.document_service import get_owned_document
-from llmops.services.pagination import paginate
+from llmops.services.pagination import contains, paginate
 from llmops.services.rag_runtime import get_embedding_model, get_vector_store
 
 
@@ -44,7 +44,7 @@ def list_segments(account_id, dataset_id, document_id, current_page: int, page_s
     document = get_owned_document(account_id, dataset_id, document_id)
     query = sa.select(Segment).where(Segment.document_id == document.id)
     if search_word:
-        query = query.where(Segment.content.ilike(f"%{search_word}%"))
+        query = query.where(contains(Segment.content, search_word))
     rows, page = paginate(query, (Segment.position,), current_page, page_size)
     return [segment_to_dict(s) for s in rows], page
 

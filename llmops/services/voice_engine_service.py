@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 
 import sqlalchemy as sa
+from flask import current_app
 
 from llmops.errors import AppError, ValidateError
 from llmops.extensions import db
@@ -121,7 +122,8 @@ def open_audio(principal: KeyPrincipal, body: dict) -> Iterator[str]:
     Raises the gateway's errors (401/403/404/429/5xx) before the first byte.
     """
     relay = gateway_service.chat_completions(principal, {**upstream_body(body), "stream": True})
-    return _audio_frames(relay, EspeakTTS())
+    config = current_app.config
+    return _audio_frames(relay, EspeakTTS(timeout_s=config["TTS_TIMEOUT_S"], max_output_bytes=config["TTS_MAX_OUTPUT_BYTES"]))
 
 
 def _audio_frames(relay, tts: EspeakTTS) -> Iterator[str]:

@@ -55,4 +55,4 @@ def test_method_not_allowed_and_non_object_body(client, auth):
     response = client.delete("/apps", headers=auth)
     assert response.status_code == 405 and response.get_json()["code"] == "fail"
     listed = client.post("/apps", json=["not", "an", "object"], headers=auth)
-    assert listed.status_code == 422 and "body" in listed.get_json()["data"]
+    assert listed.status_code == 400 and "body" in listed.get_json()["data"]

@@ -4,7 +4,9 @@
 The seed's service had no authentication (an internal service). Here a request is charged to the
 API key it sends (``Authorization: Bearer``) or, when it sends none, to the key configured in
 ``SEED003_API_KEY`` — so its existing clients work unchanged while quota, limits and usage still
-apply. Without either the answer is 401. Chat and models go through the same gateway service as
+apply. Without either the answer is 401. Keyless requests are accepted only from
+``SEED003_ALLOWED_NETWORKS`` (default: loopback; 403 otherwise) and ``SEED003_RATE_LIMIT`` times
+per client address (429). Chat and models go through the same gateway service as
 ``/v1``; the default model is the admin's active one (``POST /admin/models/active``).
 """
 
@@ -14,7 +16,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from llmops.api.responses import json_body
-from llmops.errors import FailError, InvalidApiKeyError
+from llmops.api.security import address_in, client_address
+from llmops.errors import FailError, ForbiddenError, InvalidApiKeyError
+from llmops.extensions import limiter
 from llmops.schemas.openai import ChatMessageSchema
 from llmops.services import api_key_service, gateway_service, model_service, vision_service
 
@@ -39,11 +43,25 @@ def _principal():
         configured = current_app.config["SEED003_API_KEY"]
         if not configured:
             raise InvalidApiKeyError("no API key: send Authorization: Bearer <key>, or configure SEED003_API_KEY")
+        if not address_in(client_address(), current_app.config["SEED003_ALLOWED_NETWORKS"]):
+            raise ForbiddenError("keyless requests are not accepted from this address: send Authorization: Bearer <key>")
         header = f"Bearer {configured}"
     return api_key_service.authenticate(header)
 
 
+def _keyless_limit() -> str:
+    return current_app.config["SEED003_RATE_LIMIT"]
+
+
+def _has_key() -> bool:
+    return bool(request.headers.get("Authorization"))
+
+
+keyless_limit = limiter.limit(_keyless_limit, exempt_when=_has_key)
+
+
 @bp.post("/chat/completions")
+@keyless_limit
 def chat_completions():
     principal = _principal()
     body = json_body()
@@ -57,6 +75,7 @@ def chat_completions():
 
 
 @bp.post("/vision/completions")
+@keyless_limit
 def vision_completions():
     principal = _principal()
     upload = request.files.get("image")
@@ -69,5 +88,6 @@ def vision_completions():
 
 
 @bp.get("/models")
+@keyless_limit
 def models():
     return jsonify(gateway_service.list_models(_principal()))

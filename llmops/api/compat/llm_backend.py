@@ -101,8 +101,16 @@ class RagChatSchema(ChatSchema):
 
 
 class ListSchema(Schema):
-    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    """Lists and histories are paged: ``limit`` (default 100, at most 1000) from ``offset``."""
+
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
+
+
+class HistorySchema(ListSchema):
+    """A history's rounds (question + answer) are paged: ``limit`` rounds (default 200) from ``offset``."""
+
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
 
 def _render(event: str, data) -> str:
@@ -152,7 +160,9 @@ def create_conversation():
 @bp.get("/conversations/history/<conversation_id>")
 @jwt_required()
 def conversation_history(conversation_id: str):
-    return jsonify(conversations.get_history(current_account_id(), _conversation_number(conversation_id)))
+    args = HistorySchema().load(request.args)
+    return jsonify(conversations.get_history(current_account_id(), _conversation_number(conversation_id),
+                                             args["limit"], args["offset"]))
 
 
 @bp.get("/conversations/list")

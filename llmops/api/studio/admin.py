@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok, page
 from llmops.schemas.account import InviteCodeListSchema, InviteCodesSchema
+from llmops.schemas.api_key import LAST_EXPIRY
 from llmops.services import account_service, invite_service, model_service, redeem_service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -20,7 +21,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 class RedeemCodesSchema(Schema):
     count = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
     quota = fields.Integer(required=True, validate=validate.Range(min=1, max=10**12))
-    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**40))
+    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=LAST_EXPIRY))
 
 
 class ActiveModelSchema(Schema):

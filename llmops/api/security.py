@@ -1,0 +1,76 @@
+"""Request-level protections shared by every surface.
+
+* ``TRUSTED_PROXY_HOPS`` > 0: werkzeug's ``ProxyFix`` takes the client address (and scheme) from
+  that many ``X-Forwarded-For`` / ``X-Forwarded-Proto`` hops, so per-IP limits see the client and
+  not the proxy; 0 (default) ignores those headers, which a client could otherwise forge.
+* Every response: ``X-Content-Type-Options: nosniff``; API responses (everything but the
+  Prometheus scrape) ``Cache-Control: no-store`` — they carry account data and secrets shown once.
+* Failed API-key authentications (401 on the key-authenticated surfaces) are counted per client
+  address; past ``API_KEY_FAILURE_RATE_LIMIT`` those surfaces answer 429 to that address.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+
+from flask import Flask, current_app, request
+from limits import parse
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from llmops.extensions import limiter
+
+KEY_AUTH_BLUEPRINTS = ("openai", "voice_engine", "caiqi", "selfservice")
+FAILURE_SCOPE = "api-key-failures"
+
+
+def init_app(app: Flask) -> None:
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app.before_request(_refuse_after_key_failures)
+    app.after_request(_after_request)
+
+
+def client_address() -> str:
+    """The caller's IP as the limits see it (after ``ProxyFix`` when proxies are trusted)."""
+    return request.remote_addr or "unknown"
+
+
+def _failure_limit():
+    return parse(current_app.config["API_KEY_FAILURE_RATE_LIMIT"])
+
+
+def _refuse_after_key_failures() -> None:
+    if request.blueprint not in KEY_AUTH_BLUEPRINTS or not limiter.enabled:
+        return
+    if not limiter.limiter.test(_failure_limit(), FAILURE_SCOPE, client_address()):
+        raise TooManyRequests(f"{current_app.config['API_KEY_FAILURE_RATE_LIMIT']} failed API key attempts "
+                              "from this address; wait and retry with a valid key")
+
+
+def _after_request(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.endpoint != "ops.prometheus_metrics":
+        response.headers["Cache-Control"] = "no-store"
+    if response.status_code == 401 and request.blueprint in KEY_AUTH_BLUEPRINTS and limiter.enabled:
+        limiter.limiter.hit(_failure_limit(), FAILURE_SCOPE, client_address())
+    return response
+
+
+@functools.lru_cache(maxsize=16)
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated CIDR list (``127.0.0.0/8, ::1/128``) → networks; ``ValueError`` if malformed."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
+
+
+def address_in(address: str, networks_setting: str) -> bool:
+    """Whether ``address`` lies in one of the networks of a CIDR-list setting."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in parse_networks(networks_setting))
