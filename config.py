@@ -267,6 +267,8 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     LOGIN_RATE_LIMIT = "1000 per minute"
+    API_KEY_FAILURE_RATE_LIMIT = "10000 per minute"  # tests send many wrong keys on purpose
+    SEED003_RATE_LIMIT = "10000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     LLM_MAX_RETRIES = 0
     # Tests drain the usage buffer themselves (``tests/api/test_gateway.flush``); a background flush

@@ -43,8 +43,23 @@ def check_address(address: str, allow_private: bool = False) -> ipaddress.IPv4Ad
     return ip
 
 
+def literal_address(host: str) -> str | None:
+    """``host`` as an IP address when it is one, legacy forms included (``2130706433``, ``0x7f.1``)."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def resolve_public(host: str, port: int, allow_private: bool = False) -> str:
     """The first address of ``host`` after checking every address it resolves to."""
+    literal = literal_address(host)
+    if literal is not None:
+        return str(check_address(literal, allow_private))
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:

@@ -20,6 +20,7 @@ class Behaviour:
     first_chunk_delay_s: float = 0.0
     fail_status: int | None = None
     fail_times: int = 0  # fail this many requests, then answer normally
+    fail_message: str | None = None  # the failure's error message (default: "fake failure <status>")
     send_usage: bool = True
     send_finish_reason: bool = True
     # answers of the next requests, one list of chunks each (then ``answer_chunks`` again)
@@ -81,7 +82,8 @@ class FakeUpstream:
                 b = upstream.behaviour
                 if b.fail_status and b.fail_times > 0:
                     b.fail_times -= 1
-                    self._json(b.fail_status, {"error": {"message": f"fake failure {b.fail_status}", "type": "server_error"}})
+                    message = b.fail_message or f"fake failure {b.fail_status}"
+                    self._json(b.fail_status, {"error": {"message": message, "type": "server_error"}})
                     return
                 chunks = b.next_answers.pop(0) if b.next_answers else b.answer_chunks
                 text = "".join(chunks)
