@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
-from llmops.api.security import KEY_AUTH_BLUEPRINTS
 from tests.api.test_api_keys import new_key
+
+KEY_AUTH_BLUEPRINTS = ("openai", "voice_engine", "caiqi", "selfservice")  # API-key surfaces; the rest take a JWT
 
 NOT_OBJECTS = ("[]", '"x"', "3", "[{}]", "true")
 LAST = ("delete", "del/", "logout")  # routes that destroy what the walk uses run last
