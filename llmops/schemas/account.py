@@ -6,6 +6,7 @@ import re
 
 from marshmallow import ValidationError, fields, validate
 
+from llmops.schemas.api_key import LAST_EXPIRY
 from llmops.schemas.common import PaginationQuerySchema, StudioSchema
 
 
@@ -48,7 +49,7 @@ class AccountPasswordSchema(StudioSchema):
 
 class InviteCodesSchema(StudioSchema):
     count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
-    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**40))
+    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=LAST_EXPIRY))
 
 
 class InviteCodeListSchema(PaginationQuerySchema):

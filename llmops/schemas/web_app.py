@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+from llmops.schemas.api_key import LAST_EXPIRY
 from llmops.schemas.common import PaginationQuerySchema
 
 
@@ -42,7 +43,7 @@ class ConversationMessagesQuerySchema(PaginationQuerySchema):
     class Meta:
         unknown = EXCLUDE
 
-    created_at = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**40))
+    created_at = fields.Integer(load_default=0, validate=validate.Range(min=0, max=LAST_EXPIRY))
 
 
 class ConversationNameSchema(_Tolerant):

@@ -24,6 +24,14 @@ def _resources(client, headers: dict, app_id: str) -> dict:
             "conversation_id": str(conversation.get_json()["conversation_id"])}
 
 
+def _value(rule, arg: str, known: dict) -> str:
+    """A known resource id for ``arg`` when its type fits the route, else a random UUID."""
+    value = known.get(arg)
+    if value is None or (type(rule._converters[arg]).__name__ == "UUIDConverter" and value.count("-") != 4):
+        return str(uuid.uuid4())
+    return value
+
+
 def _takes_json(view) -> bool:
     source = inspect.getsource(inspect.unwrap(view))
     return "json_body()" in source or "_body()" in source
@@ -40,7 +48,7 @@ def test_a_non_object_json_body_is_a_400_on_every_post_route(app, client, admin_
     adapter = app.url_map.bind("localhost")
     checked, failures = [], []
     for rule in rules:
-        values = {arg: known.get(arg, str(uuid.uuid4())) for arg in rule.arguments}
+        values = {arg: _value(rule, arg, known) for arg in rule.arguments}
         url = adapter.build(rule.endpoint, values, method="POST")
         headers = key if rule.endpoint.split(".")[0] in KEY_AUTH_BLUEPRINTS else jwt
         expects_400 = _takes_json(app.view_functions[rule.endpoint])
@@ -68,6 +76,9 @@ def test_extreme_dates_on_the_studio_usage_report_are_a_422(client, auth):
     assert response.status_code == 422 and "end_date" in response.get_json()["data"]
 
 
-def test_far_expiry_dates_are_refused_not_a_500(client, auth):
+def test_far_expiry_dates_are_refused_not_a_500(client, auth, admin_auth):
     response = client.post("/api-keys", json={"expires_at": 2**40}, headers=auth)
     assert response.status_code == 422 and "expires_at" in response.get_json()["data"]
+    for path in ("/admin/redeem-codes", "/admin/invite-codes"):
+        response = client.post(path, json={"count": 1, "quota": 1, "expires_at": 2**40}, headers=admin_auth)
+        assert response.status_code == 422 and "expires_at" in response.get_json()["data"], (path, response.get_json())
