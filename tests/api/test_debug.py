@@ -28,7 +28,7 @@ def test_stream_events_and_headers(client, auth, new_app, fake):
     response = client.post(f"/apps/{new_app}/debug", json={"query": "hi", "stream": True}, headers=auth)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/event-stream")
-    assert response.headers["Cache-Control"] == "no-cache" and response.headers["X-Accel-Buffering"] == "no"
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["X-Accel-Buffering"] == "no"
     events = parse_sse(response.get_data(as_text=True))
     names = [e for e, _ in events]
     assert names == ["agent_message"] * 4 + ["agent_end"]
