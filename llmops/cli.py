@@ -77,7 +77,7 @@ def revoke_sessions(email: str) -> None:
 
 @llmops_cli.command("invite-codes")
 @click.option("--count", type=click.IntRange(1, 100_000), default=1, show_default=True)
-@click.option("--expires-at", type=click.IntRange(0, 2**40), default=None, help="Unix seconds.")
+@click.option("--expires-at", type=click.IntRange(0, 32_503_680_000), default=None, help="Unix seconds.")
 def invite_codes(count: int, expires_at: int | None) -> None:
     """Generate COUNT single-use invite codes (REGISTRATION=invite); prints one code per line."""
     for code in invite_service.generate(count, expires_at):

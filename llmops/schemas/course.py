@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from llmops.schemas.api_key import LAST_EXPIRY
 from llmops.schemas.app import ModelParametersSchema, RetrievalConfigSchema
 from llmops.schemas.common import PaginationQuerySchema, StudioSchema
 
@@ -117,7 +118,7 @@ class CourseMessagesQuerySchema(PaginationQuerySchema):
     """Course 1.13: ``created_at`` (Unix seconds) freezes the list at that instant: only messages
     created at or before it are paged (0 or absent: now)."""
 
-    created_at = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**40))
+    created_at = fields.Integer(load_default=0, validate=validate.Range(min=0, max=LAST_EXPIRY))
 
 
 class SummarySchema(StudioSchema):
