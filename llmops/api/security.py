@@ -5,8 +5,9 @@
   not the proxy; 0 (default) ignores those headers, which a client could otherwise forge.
 * Every response: ``X-Content-Type-Options: nosniff``; API responses (everything but the
   Prometheus scrape) ``Cache-Control: no-store`` — they carry account data and secrets shown once.
-* Failed API-key authentications (401 on the key-authenticated surfaces) are counted per client
-  address; past ``API_KEY_FAILURE_RATE_LIMIT`` those surfaces answer 429 to that address.
+* Failed API-key authentications (``InvalidApiKeyError``, wherever raised) are counted per client
+  address; past ``API_KEY_FAILURE_RATE_LIMIT`` the key-authenticated routes (the key blueprints and
+  any route that has refused a key) answer 429 to that address.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from __future__ import annotations
 import functools
 import ipaddress
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from limits import parse
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from llmops.api import error_handlers
+from llmops.errors import InvalidApiKeyError
 from llmops.extensions import limiter
 
 KEY_AUTH_BLUEPRINTS = ("openai", "voice_engine", "caiqi", "selfservice")
+KEY_AUTH_ENDPOINTS = ("course.openapi_chat",)  # key routes in a JWT blueprint; others are learnt at their first refusal
 FAILURE_SCOPE = "api-key-failures"
 
 
@@ -29,8 +33,20 @@ def init_app(app: Flask) -> None:
     hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app.extensions["key_auth_endpoints"] = set(KEY_AUTH_ENDPOINTS)
+    app.register_error_handler(InvalidApiKeyError, _invalid_key)
     app.before_request(_refuse_after_key_failures)
     app.after_request(_after_request)
+
+
+def _invalid_key(exc: InvalidApiKeyError):
+    g.api_key_failed = True
+    return error_handlers.handle_app_error(exc)
+
+
+def _key_route() -> bool:
+    return (request.blueprint in KEY_AUTH_BLUEPRINTS
+            or request.endpoint in current_app.extensions.get("key_auth_endpoints", ()))
 
 
 def client_address() -> str:
@@ -43,7 +59,7 @@ def _failure_limit():
 
 
 def _refuse_after_key_failures() -> None:
-    if request.blueprint not in KEY_AUTH_BLUEPRINTS or not limiter.enabled:
+    if not limiter.enabled or not _key_route():
         return
     if not limiter.limiter.test(_failure_limit(), FAILURE_SCOPE, client_address()):
         raise TooManyRequests(f"{current_app.config['API_KEY_FAILURE_RATE_LIMIT']} failed API key attempts "
@@ -54,7 +70,8 @@ def _after_request(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     if request.endpoint != "ops.prometheus_metrics":
         response.headers["Cache-Control"] = "no-store"
-    if response.status_code == 401 and request.blueprint in KEY_AUTH_BLUEPRINTS and limiter.enabled:
+    if g.get("api_key_failed") and limiter.enabled:
+        current_app.extensions.setdefault("key_auth_endpoints", set()).add(request.endpoint)
         limiter.limiter.hit(_failure_limit(), FAILURE_SCOPE, client_address())
     return response
 

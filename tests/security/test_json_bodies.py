@@ -11,6 +11,7 @@ import pytest
 from tests.api.test_api_keys import new_key
 
 KEY_AUTH_BLUEPRINTS = ("openai", "voice_engine", "caiqi", "selfservice")  # API-key surfaces; the rest take a JWT
+KEY_AUTH_ENDPOINTS = ("course.openapi_chat",)
 
 NOT_OBJECTS = ("[]", '"x"', "3", "[{}]", "true")
 LAST = ("delete", "del/", "logout")  # routes that destroy what the walk uses run last
@@ -50,7 +51,8 @@ def test_a_non_object_json_body_is_a_400_on_every_post_route(app, client, admin_
     for rule in rules:
         values = {arg: _value(rule, arg, known) for arg in rule.arguments}
         url = adapter.build(rule.endpoint, values, method="POST")
-        headers = key if rule.endpoint.split(".")[0] in KEY_AUTH_BLUEPRINTS else jwt
+        keyed = rule.endpoint.split(".")[0] in KEY_AUTH_BLUEPRINTS or rule.endpoint in KEY_AUTH_ENDPOINTS
+        headers = key if keyed else jwt
         expects_400 = _takes_json(app.view_functions[rule.endpoint])
         for body in NOT_OBJECTS if expects_400 else NOT_OBJECTS[:1]:
             response = client.post(url, data=body, content_type="application/json", headers=headers)

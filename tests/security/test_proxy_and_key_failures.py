@@ -21,6 +21,7 @@ def test_failed_key_attempts_are_limited_per_address(make_app, key_headers):
     assert client.post("/chat/completions", json={}, headers={"Authorization": "Bearer nope"}).status_code == 429
     assert client.get("/api/v1/models", headers={"Authorization": "Bearer nope"}).status_code == 429
     assert client.get("/v1/models", headers=key_headers).status_code == 429
+    assert client.post("/openapi/chat", json={}, headers={"Authorization": "Bearer nope"}).status_code == 429
     other = client.application.test_client()
     other.environ_base["REMOTE_ADDR"] = "198.51.100.9"  # another client is not affected
     assert other.get("/v1/models", headers=key_headers).status_code == 200
