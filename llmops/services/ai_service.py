@@ -36,9 +36,15 @@ that contradicts it. Use this structure in Markdown:
 (bullet points: what to avoid, scope, tone, output format)
 Write the result in the same language as the draft. Output only the rewritten prompt, without any introduction."""
 
-SUGGEST_SYSTEM = """You suggest what a user could ask next in a conversation with an AI assistant. Reply with a \
-JSON array of exactly 3 short questions (each under 20 words), written from the user's point of view, in the \
-same language as the user, and nothing else. Example: ["What is X?", "How do I do Y?", "Can you give an example?"]"""
+SUGGEST_SYSTEM = """You suggest what the user could ask next. Reply with 3 short questions from the user's point of \
+view, in the user's language, one per line, each ending with a question mark. Write nothing else."""
+# one worked example: small models follow it far better than instructions alone
+SUGGEST_EXAMPLE = [
+    {"role": "user", "content": "Conversation:\nUser: How do I learn to swim?\nAssistant: Start in shallow water with "
+                                "a teacher and practise floating and kicking.\n\nQuestions the user could ask next:"},
+    {"role": "assistant", "content": "How long does it take to learn to swim?\nWhat should I wear for my first "
+                                     "lesson?\nIs it too late to learn as an adult?"},
+]
 
 FALLBACK_QUESTIONS = {
     "en": ["Can you explain that in more detail?", "Can you give me an example?", "What should I do next?"],
@@ -47,6 +53,7 @@ FALLBACK_QUESTIONS = {
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
+_QUESTION = re.compile(r"[^\n.!?。！？\"“”]*[?？]")
 _BULLET = re.compile(r"^\s*(?:[-*•·>]+|\(?\d{1,2}[.)、:：]|\d{1,2}\s|q\d*[.:：)]|question\s*\d*[.:：])\s*", re.IGNORECASE)
 
 
@@ -85,8 +92,9 @@ def questions_for_message(account_id: uuid.UUID, message_id: uuid.UUID) -> list[
 
 def parse_questions(text: str, context: str = "") -> list[str]:
     """Up to 3 questions out of a model's reply: the strings of a JSON array if there is one (those
-    ending with a question mark first), else the lines that end with a question mark (bullets and
-    numbering removed); junk (too short or long, no letters, headings, repeats) dropped."""
+    ending with a question mark first), else every sentence of the text that ends with a question
+    mark (bullets, numbering and quotes removed: small models wrap them in odd JSON); junk (too
+    short or long, no letters, headings, the user's own question, repeats) dropped."""
     candidates: list[str] = []
     for match in re.finditer(r"\[[^\[\]]*\]", text, re.DOTALL):
         try:
@@ -97,9 +105,9 @@ def parse_questions(text: str, context: str = "") -> list[str]:
             candidates.extend(v for v in value if isinstance(v, str))
     from_lines = not candidates
     if from_lines:
-        candidates = [_BULLET.sub("", line) for line in re.split(r"[\r\n]+", text)]
+        candidates = [_BULLET.sub("", q.strip()) for q in _QUESTION.findall(text)]
     cleaned: list[str] = []
-    seen = {context.strip().lower()}
+    seen = {context.strip().lower(), *(q.lower() for q in SUGGEST_EXAMPLE[1]["content"].splitlines())}
     for candidate in candidates:
         question = re.sub(r"\s+", " ", candidate).strip().strip("\"'`“”‘’*").strip()
         key = question.lower()
@@ -127,8 +135,8 @@ def _generate(account_id: uuid.UUID, message: Message) -> list[str]:
     ).all()
     rounds = [*reversed(rows), (message.query, message.answer)]
     transcript = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in rounds)[-CONTEXT_CHARS:]
-    messages = [{"role": "system", "content": SUGGEST_SYSTEM},
-                {"role": "user", "content": f"Conversation:\n{transcript}\n\nThe 3 questions as a JSON array:"}]
+    messages = [{"role": "system", "content": SUGGEST_SYSTEM}, *SUGGEST_EXAMPLE,
+                {"role": "user", "content": f"Conversation:\n{transcript}\n\nQuestions the user could ask next:"}]
     reply = chat_service.helper_complete(account_id, "suggested_questions", messages, temperature=0.3,
                                          max_tokens=160)
     questions = parse_questions(reply, message.query)
