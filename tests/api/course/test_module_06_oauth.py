@@ -156,3 +156,29 @@ def test_unreachable_provider_is_502(app, client, oauth, monkeypatch):
     monkeypatch.setitem(app.config, "GITHUB_TOKEN_URL", "http://127.0.0.1:9/login/oauth/access_token")
     response = client.post("/oauth/authorize/github", json={"code": code, "state": state})
     assert response.status_code == 502
+
+
+def test_disabled_account_cannot_log_in_through_github(app, client, oauth):
+    from llmops.services import account_service
+
+    user = github_user()
+    account = account_of(client, login(client, oauth, user)["access_token"])
+    with app.app_context():
+        account_service.set_disabled(uuid.UUID(account["id"]), True)
+    code, state = provider_redirect(client, oauth, user)
+    response = client.post("/oauth/authorize/github", json={"code": code, "state": state})
+    assert response.status_code == 403 and "disabled" in response.get_json()["message"]
+
+
+def test_invite_registration_takes_an_invite_code(app, client, oauth, monkeypatch):
+    from llmops.services import invite_service
+
+    monkeypatch.setitem(app.config, "REGISTRATION", "invite")
+    code, state = provider_redirect(client, oauth, github_user())
+    refused = client.post("/oauth/authorize/github", json={"code": code, "state": state})
+    assert refused.status_code == 403 and "invite_code" in refused.get_json()["data"]
+    with app.app_context():
+        invite = invite_service.generate(1)[0]
+    code, state = provider_redirect(client, oauth, github_user())
+    response = client.post("/oauth/authorize/github", json={"code": code, "state": state, "invite_code": invite})
+    assert response.status_code == 200, response.get_json()
