@@ -84,13 +84,16 @@ def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> 
 def prepare_api_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str, conversation_id: uuid.UUID | None,
                      end_user_id: str | None) -> DebugTurn:
     """A turn of a **published** app called through the Open API (``POST /v1/apps/:id/chat``):
-    the published configuration, in a new conversation or the caller's ``conversation_id``.
+    the published configuration, in a new conversation or the caller's ``conversation_id``. No
+    suggested questions: the course's open API has none (``review_config`` applies).
     Raises ``NotFoundError`` (app or conversation), ``FailError`` (not published)."""
     started = time.perf_counter()
     app = app_service.get_owned_app(account_id, app_id)
     config = app_service.get_published_config(app)
     conversation = app_service.get_or_create_api_conversation(app, conversation_id, end_user_id)
-    return _build_turn(account_id, app.id, config, conversation, query, started)
+    turn = _build_turn(account_id, app.id, config, conversation, query, started)
+    turn.suggest_after_answer = False
+    return turn
 
 
 def prepare_web_app_turn(end_user_id: uuid.UUID, token: str, query: str,

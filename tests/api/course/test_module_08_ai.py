@@ -185,7 +185,7 @@ def test_review_disabled_or_empty_changes_nothing(client, auth, new_app, fake):
 
 
 def test_review_applies_to_the_open_api(client, auth, new_app, fake):
-    configure(client, auth, new_app, review_config=REVIEW)
+    configure(client, auth, new_app, review_config=REVIEW, suggested_after_answer={"enable": True})
     assert client.post(f"/apps/{new_app}/publish", headers=auth).status_code == 200
     headers = {"Authorization": f"Bearer {new_key(client, auth, quota=100_000)['key']}"}
     blocked = client.post(f"/v1/apps/{new_app}/chat", json={"query": "慕课网?"}, headers=headers)
@@ -193,7 +193,9 @@ def test_review_applies_to_the_open_api(client, auth, new_app, fake):
     assert fake.requests == []
     fake.behaviour.answer_chunks = ["a Sec", "ret here"]
     stream = client.post(f"/v1/apps/{new_app}/chat", json={"query": "tell me", "stream": True}, headers=headers)
-    assert answer_of(parse_sse(stream.get_data(as_text=True))) == "a ** here"
+    streamed = parse_sse(stream.get_data(as_text=True))
+    assert answer_of(streamed) == "a ** here" and streamed[-1][0] == "agent_end"  # no suggestions on the open API
+    assert len(fake.requests) == 1
     blocking = client.post(f"/v1/apps/{new_app}/chat", json={"query": "tell me"}, headers=headers)
     assert blocking.get_json()["answer"] == "a ** here"
 
