@@ -23,6 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from llmops.api import error_handlers
 from llmops.errors import InvalidApiKeyError
 from llmops.extensions import limiter
+from llmops.services import api_key_service
 
 KEY_AUTH_BLUEPRINTS = ("openai", "voice_engine", "caiqi", "selfservice")
 KEY_AUTH_ENDPOINTS = ("course.openapi_chat",)  # key routes in a JWT blueprint; others are learnt at their first refusal
@@ -61,6 +62,8 @@ def _failure_limit():
 def _refuse_after_key_failures() -> None:
     if not limiter.enabled or not _key_route():
         return
+    if api_key_service.is_known_valid(request.headers.get("Authorization")):
+        return  # a key this process already knows to be valid: no storage round trip on the hot path
     if not limiter.limiter.test(_failure_limit(), FAILURE_SCOPE, client_address()):
         raise TooManyRequests(f"{current_app.config['API_KEY_FAILURE_RATE_LIMIT']} failed API key attempts "
                               "from this address; wait and retry with a valid key")

@@ -166,6 +166,18 @@ def _load(digest: str) -> KeyPrincipal | None:
 _MISSING = object()
 
 
+def is_known_valid(authorization: str | None) -> bool:
+    """Whether this process has the presented key cached as a valid key (no I/O): the gateway's hot
+    path then skips the per-address failed-attempt check."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return False
+    cache = current_app.extensions.get("api_key_cache")
+    if cache is None:
+        return False
+    with _cache_lock:
+        return cache.get(hash_key(authorization[7:].strip())) is not None
+
+
 def _cache() -> TTLCache:
     """This process's key cache: digest → ``KeyPrincipal`` (or None for an unknown key)."""
     cache = current_app.extensions.get("api_key_cache")

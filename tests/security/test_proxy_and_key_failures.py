@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import secrets
 
+from tests.api.test_api_keys import new_key
+
 
 def guess(client, forwarded_for: str | None = None):
     headers = {"Authorization": f"Bearer sk-llmops-{secrets.token_urlsafe(32)}"}
@@ -13,16 +15,20 @@ def guess(client, forwarded_for: str | None = None):
     return client.get("/v1/models", headers=headers)
 
 
-def test_failed_key_attempts_are_limited_per_address(make_app, key_headers):
-    client = make_app(API_KEY_FAILURE_RATE_LIMIT="5 per minute").test_client()
-    statuses = [guess(client).status_code for _ in range(8)]
+def test_failed_key_attempts_are_limited_per_address(make_app, client, auth, key_headers):
+    guarded = make_app(API_KEY_FAILURE_RATE_LIMIT="5 per minute").test_client()
+    known = {"Authorization": f"Bearer {new_key(client, auth)['key']}"}
+    assert guarded.get("/v1/models", headers=known).status_code == 200  # a key in use before the attack
+    statuses = [guess(guarded).status_code for _ in range(8)]
     assert statuses == [401] * 5 + [429] * 3
-    # every key surface shares the count, and a right key is refused too while it lasts
-    assert client.post("/chat/completions", json={}, headers={"Authorization": "Bearer nope"}).status_code == 429
-    assert client.get("/api/v1/models", headers={"Authorization": "Bearer nope"}).status_code == 429
-    assert client.get("/v1/models", headers=key_headers).status_code == 429
-    assert client.post("/openapi/chat", json={}, headers={"Authorization": "Bearer nope"}).status_code == 429
-    other = client.application.test_client()
+    # every key surface shares the count, and a right key not yet seen is refused too while it lasts
+    assert guarded.post("/chat/completions", json={}, headers={"Authorization": "Bearer nope"}).status_code == 429
+    assert guarded.get("/api/v1/models", headers={"Authorization": "Bearer nope"}).status_code == 429
+    assert guarded.post("/openapi/chat", json={}, headers={"Authorization": "Bearer nope"}).status_code == 429
+    assert guarded.get("/v1/models", headers=key_headers).status_code == 429
+    # a key this process already holds as valid keeps working (no limiter round trip on the hot path)
+    assert guarded.get("/v1/models", headers=known).status_code == 200
+    other = guarded.application.test_client()
     other.environ_base["REMOTE_ADDR"] = "198.51.100.9"  # another client is not affected
     assert other.get("/v1/models", headers=key_headers).status_code == 200
 
