@@ -54,7 +54,9 @@ def test_5_2_created_at_cursor_keeps_new_rounds_off_the_pages(app, client, other
     now = int(time.time()) + 1
     listed = client.get(f"/conversations/{conversation_id}/messages?created_at={now}", headers=other_auth)
     assert len(listed.get_json()["data"]["list"]) == 3
-    for bad in ("created_at=abc", "page_size=51", "current_page=0", "created_at=-1"):
+    far = client.get(f"/conversations/{conversation_id}/messages?created_at=32503680000", headers=other_auth)
+    assert far.status_code == 200 and len(far.get_json()["data"]["list"]) == 3
+    for bad in ("created_at=abc", "page_size=51", "current_page=0", "created_at=-1", f"created_at={2**40}"):
         response = client.get(f"/conversations/{conversation_id}/messages?{bad}", headers=other_auth)
         assert response.status_code == 422 and bad.split("=")[0] in response.get_json()["data"], bad
 
