@@ -194,8 +194,13 @@ class Config:
     GATEWAY_COOLDOWN_S = _env_float("GATEWAY_COOLDOWN_S", 30.0)
     # Usage-log rows are kept this many days (seed 004: 30), then rolled up per day and deleted.
     USAGE_LOG_RETENTION_DAYS = _env_int("USAGE_LOG_RETENTION_DAYS", 30)
-    # The billing endpoints show token quotas in USD at this rate (one-api's 500,000 per dollar).
-    QUOTA_TOKENS_PER_USD = _env_int("QUOTA_TOKENS_PER_USD", 500_000)
+    # Money is in integer credits, 1 credit = 1e-6 USD. A new account starts with this many
+    # (default 0: nobody spends the operator's paid provider keys until given credit by an admin
+    # grant or a redeem code; price-0 models such as the local one are free anyway).
+    NEW_ACCOUNT_CREDIT = _env_int("NEW_ACCOUNT_CREDIT", 0)
+    # Price of the configured embedding model in USD per 1M tokens (= credits per token); set it
+    # for a paid remote embedding API (EMBEDDING_PROVIDER=openai), 0 = free.
+    EMBEDDING_PRICE = _env_float("EMBEDDING_PRICE", 0.0)
     # /api/redeem, per IP and per presented key: guessing codes is slowed down.
     REDEEM_RATE_LIMIT = _env("REDEEM_RATE_LIMIT", "10 per minute")
     # Seed 004's rate_limit.billing_query_limit / log_query_limit, per API key (per minute there).

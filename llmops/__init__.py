@@ -41,17 +41,29 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     extensions.celery_init_app(app)
     with app.app_context():
         app.extensions["state_store"] = make_state_store(app.config["STATE_STORE_URL"], lambda: extensions.db.engine)
-        app.extensions["quota_ledger"] = make_quota_ledger(app.config["QUOTA_STORE_URL"], lambda: _engine(app))
+        app.extensions["quota_ledger"] = make_quota_ledger(app.config["QUOTA_STORE_URL"], lambda: _ledger_engine(app))
     error_handlers.init_app(app)
     security.init_app(app)
 
     from llmops.api import openai as openai_api
     from llmops.api import ops
     from llmops.api.compat import caiqi, llm_backend, selfservice, voice_engine
-    from llmops.api.studio import admin, analysis, api_keys, apps, auth, conversations, course, datasets, debug, web_apps
+    from llmops.api.studio import (
+        admin,
+        analysis,
+        api_keys,
+        apps,
+        auth,
+        conversations,
+        course,
+        datasets,
+        debug,
+        money,
+        web_apps,
+    )
 
     for blueprint in (ops.bp, auth.bp, apps.bp, debug.bp, datasets.bp, api_keys.bp, admin.bp, course.bp, openai_api.bp,
-                      selfservice.bp, caiqi.bp, voice_engine.bp, llm_backend.bp, web_apps.bp, conversations.bp,
+                      money.bp, selfservice.bp, caiqi.bp, voice_engine.bp, llm_backend.bp, web_apps.bp, conversations.bp,
                       analysis.bp):
         app.register_blueprint(blueprint)
     from llmops.api.studio import ai as ai_api
@@ -93,6 +105,18 @@ def _engine(app: Flask) -> sa.Engine:
 
     with app.app_context():
         return db.engine
+
+
+def _ledger_engine(app: Flask) -> sa.Engine:
+    """The money ledger's own engine (``llmops.quota``), with a pool of its own: a request holding
+    its session's connection while it reserves or settles can never starve it (with one shared
+    pool, N such requests waiting for a second connection would deadlock). Created once."""
+    engine = app.extensions.get("ledger_engine")
+    if engine is None:
+        engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_pre_ping=True, pool_size=5,
+                                  max_overflow=20)
+        app.extensions["ledger_engine"] = engine
+    return engine
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

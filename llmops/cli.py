@@ -14,6 +14,7 @@ from llmops.schemas.account import validate_password
 from llmops.services import (
     account_service,
     api_key_service,
+    balance_service,
     billing_service,
     invite_service,
     memory_service,
@@ -111,10 +112,11 @@ def redispatch_memory(older_than: int) -> None:
 
 @llmops_cli.command("redeem-codes")
 @click.option("--count", type=click.IntRange(1, 100_000), required=True)
-@click.option("--quota", type=click.IntRange(1, 10**12), required=True, help="Tokens each code adds.")
+@click.option("--quota", type=click.IntRange(1, 10**15), required=True,
+              help="Credits each code adds to the redeeming account (1 credit = 1e-6 USD).")
 @click.option("--expires-at", type=int, default=None, help="Unix seconds.")
 def redeem_codes(count: int, quota: int, expires_at: int | None) -> None:
-    """Generate COUNT single-use codes worth QUOTA tokens; prints one code per line."""
+    """Generate COUNT single-use codes worth QUOTA credits; prints one code per line."""
     for code in redeem_service.generate(count, quota, expires_at):
         click.echo(code)
 
@@ -122,7 +124,8 @@ def redeem_codes(count: int, quota: int, expires_at: int | None) -> None:
 @llmops_cli.command("create-api-key")
 @click.argument("email")
 @click.option("--remark", default="cli")
-@click.option("--quota", type=int, default=None, help="Tokens; unlimited when omitted.")
+@click.option("--quota", type=int, default=None,
+              help="The key's own cap in credits (1 credit = 1e-6 USD); only the account's balance when omitted.")
 @click.option("--model", "models", multiple=True, help="Allowed model (repeatable); all when omitted.")
 @click.option("--key", "plain", default=None,
               help="Import this existing key (from the system being replaced) instead of generating one.")
@@ -135,6 +138,33 @@ def create_api_key(email: str, remark: str, quota: int | None, models: tuple[str
     except AppError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(created["key"])
+
+
+def _adjust(email: str, amount: int, reason: str, kind: str) -> None:
+    account = _account(email)
+    try:
+        result = balance_service.adjust(account.id, amount, reason, None, kind)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{account.email}: balance {result['balance']} credits, used {result['used']}")
+
+
+@llmops_cli.command("grant")
+@click.argument("email")
+@click.argument("amount", type=click.IntRange(1, 10**15))
+@click.option("--reason", required=True, help="Kept in the account's ledger.")
+def grant(email: str, amount: int, reason: str) -> None:
+    """Credit the account EMAIL with AMOUNT credits (1 credit = 1e-6 USD)."""
+    _adjust(email, amount, reason, "grant")
+
+
+@llmops_cli.command("debit")
+@click.argument("email")
+@click.argument("amount", type=click.IntRange(1, 10**15))
+@click.option("--reason", required=True, help="Kept in the account's ledger.")
+def debit(email: str, amount: int, reason: str) -> None:
+    """Take AMOUNT credits from the account EMAIL (not below 0)."""
+    _adjust(email, amount, reason, "debit")
 
 
 @llmops_cli.command("cleanup-logs")

@@ -41,9 +41,27 @@ GATEWAY_FALLBACKS = Counter("llmops_gateway_fallbacks_total", "Requests answered
 QUOTA_REFUSALS = Counter("llmops_quota_refusals_total", "Requests refused by quota or rate limits", ["reason"])
 
 
+# Maps a model name to its metric label: the name itself when the registry lists it, else
+# "unlisted" (set by ``model_service.get_registry``), so clients cannot grow the label set.
+_model_label = None
+
+
+def set_model_labels(label) -> None:
+    """Install the registry's ``label(name) -> str``."""
+    global _model_label
+    _model_label = label
+
+
+def model_label(name: str) -> str:
+    """The bounded label for a model name (``unlisted`` for names the registry does not list)."""
+    return _model_label(name) if _model_label is not None else "unlisted"
+
+
 def observe_llm(surface: str, provider: str, model: str, status: str, prompt_tokens: int, completion_tokens: int,
                 first_token_ms: int | None) -> None:
-    """Count one finished model call (gateway or studio chat)."""
+    """Count one finished model call (gateway or studio chat); ``model`` is reduced to a
+    registry name (``model_label``)."""
+    model = model_label(model)
     LLM_REQUESTS.labels(surface, provider, model, status).inc()
     if prompt_tokens:
         LLM_TOKENS.labels(provider, model, "prompt").inc(prompt_tokens)

@@ -1,83 +1,182 @@
-"""Per-key token quota, reserved before an upstream call and settled after it, atomically.
+"""Money held for model calls: the account's balance and the calling key's cap, reserved together
+before an upstream call and settled after it, atomically. Amounts are integer credits
+(1 credit = 1e-6 USD).
+
+A reservation takes ``n`` credits from the account's ``balance`` and adds them to the key's
+``used_quota`` (when a key makes the call), only if both allow it: the balance stays >= 0 and
+``used_quota <= quota`` (a key without ``quota`` has no cap of its own). ``settle`` replaces the
+reservation by the real cost; when the real cost exceeds what was reserved (the upstream counted
+more prompt tokens than our estimate), the excess is taken only as far as the balance goes — the
+balance never goes below 0, and what was taken (``charged``) is what the usage log records.
 
 ``QUOTA_STORE_URL`` picks the backend (the same values as ``STATE_STORE_URL``):
 
-* ``database`` (embedded profile): one conditional ``UPDATE api_key SET used_quota = used_quota + n
-  WHERE id = ? AND used_quota + n <= quota`` per reservation. The row lock makes it atomic on
-  PostgreSQL and SQLite alike; ``api_key.used_quota`` is always exact.
-* ``redis://`` (production): a Lua script checks and decrements ``llmops:quota:<key id>`` (the
-  tokens left) in one step, so any number of api replicas share one budget without touching the
-  database on the hot path. The counter is seeded from the database row (``quota - used_quota``)
-  the first time a key is seen; the usage flush (``usage_service.flush``) adds settled tokens to
-  ``used_quota`` afterwards, so after a Redis restart a key can overspend by at most the usage
-  not yet flushed (a second or so of traffic).
+* ``database`` (embedded profile): conditional ``UPDATE``s of the key row and then the account row
+  in one transaction (``... WHERE used_quota + n <= quota``, ``... WHERE balance >= n``); either
+  refusing rolls both back. Row locks make it atomic on PostgreSQL and SQLite alike, and the
+  fixed order (key, then account) cannot deadlock. ``account.balance``/``used`` and
+  ``api_key.used_quota`` are always exact.
+* ``redis://`` (production): one Lua script checks and decrements both counters
+  (``llmops:bal:<account>``, credits left; ``llmops:cap:<key>``, credits left under the key's cap),
+  so any number of api replicas share one budget without touching the database on the hot path.
+  A missing counter is seeded from the database row; the usage flush (``usage_service.write_usage``)
+  applies settled costs to the rows afterwards. Documented worst case: after a Redis restart an
+  account can overspend by the usage not yet flushed (a second or so of traffic); a grant racing
+  the very first seeding of a counter can reach Redis only at its next seeding.
 
-Keys with no quota (``None``) are never refused here. Amounts are tokens (prompt + completion).
+Every admin grant, debit and redeemed code changes ``account.balance`` in the database first and
+then calls ``credit`` so the Redis counter (when it exists) moves by the same amount.
+
+``acquire_stream``/``release_stream`` count a key's open streams (``api_key.max_streams``): in
+Redis a sorted set of open streams with an expiry (a crashed process's streams time out); in the
+embedded profile, which runs one api process, a per-process counter.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from llmops.models.api_key import ApiKey
+from llmops.models import Account, ApiKey
+
+KEY_REFUSED, ACCOUNT_REFUSED = "key", "account"
+UNCAPPED = 2**62  # the Redis cap counter of a key without a cap of its own
 
 
 class QuotaLedger(Protocol):
-    #: True when ``settle`` already records the spend in ``api_key.used_quota``.
+    #: True when ``settle`` already applies the cost to the database rows.
     persists_usage: bool
 
-    def reserve(self, key_id: uuid.UUID, quota: int | None, used_quota: int, tokens: int) -> bool: ...
-    def settle(self, key_id: uuid.UUID, quota: int | None, reserved: int, actual: int) -> None: ...
-    def credit(self, key_id: uuid.UUID, tokens: int) -> None: ...
+    def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int) -> str | None: ...
+    def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int,
+               actual: int) -> tuple[int, int | None]: ...
+    def credit(self, account_id: uuid.UUID, credits: int) -> None: ...
     def forget(self, key_id: uuid.UUID) -> None: ...
+    def acquire_stream(self, key_id: uuid.UUID, limit: int, ttl_s: float) -> str | None: ...
+    def release_stream(self, key_id: uuid.UUID, token: str) -> None: ...
 
 
-class DatabaseQuotaLedger:
-    """Conditional updates of ``api_key.used_quota``, each in its own short transaction."""
+class _LocalStreams:
+    """Open streams per key in this process (the embedded profile has one api process)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open: dict[uuid.UUID, set[str]] = {}
+
+    def acquire_stream(self, key_id: uuid.UUID, limit: int, ttl_s: float) -> str | None:
+        """A token for one more open stream of the key, or None when ``limit`` are open."""
+        with self._lock:
+            streams = self._open.setdefault(key_id, set())
+            if len(streams) >= limit:
+                return None
+            token = uuid.uuid4().hex
+            streams.add(token)
+            return token
+
+    def release_stream(self, key_id: uuid.UUID, token: str) -> None:
+        with self._lock:
+            self._open.get(key_id, set()).discard(token)
+
+
+class DatabaseQuotaLedger(_LocalStreams):
+    """Conditional updates of ``api_key.used_quota`` and ``account.balance``/``used``, each call
+    in its own short transaction."""
 
     persists_usage = True
 
     def __init__(self, engine: Engine):
+        super().__init__()
         self.engine = engine
-        self.table = ApiKey.__table__
+        self.keys = ApiKey.__table__
+        self.accounts = Account.__table__
 
-    def reserve(self, key_id: uuid.UUID, quota: int | None, used_quota: int, tokens: int) -> bool:
-        """Add ``tokens`` to the key's use unless that passes its quota → whether it was added."""
-        c = self.table.c
-        with self.engine.begin() as conn:
-            updated = conn.execute(self.table.update().where(
-                c.id == key_id, sa.or_(c.quota.is_(None), c.used_quota + tokens <= c.quota),
-            ).values(used_quota=c.used_quota + tokens)).rowcount
-        return updated == 1
+    def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int) -> str | None:
+        """Hold ``credits`` on the key and the account → None, or which one refused
+        (``"key"``/``"account"``; then nothing is held)."""
+        if credits <= 0:
+            return None
+        k, a = self.keys.c, self.accounts.c
+        with self.engine.connect() as conn, conn.begin() as transaction:
+            if key_id is not None:
+                held = conn.execute(self.keys.update().where(
+                    k.id == key_id, sa.or_(k.quota.is_(None), k.used_quota + credits <= k.quota),
+                ).values(used_quota=k.used_quota + credits)).rowcount
+                if held != 1:
+                    transaction.rollback()
+                    return KEY_REFUSED
+            held = conn.execute(self.accounts.update().where(a.id == account_id, a.balance >= credits)
+                                .values(balance=a.balance - credits)).rowcount
+            if held != 1:
+                transaction.rollback()
+                return ACCOUNT_REFUSED
+        return None
 
-    def settle(self, key_id: uuid.UUID, quota: int | None, reserved: int, actual: int) -> None:
-        """Replace the reservation by the tokens actually used."""
-        if actual != reserved:
-            c = self.table.c
-            with self.engine.begin() as conn:
-                conn.execute(self.table.update().where(c.id == key_id).values(used_quota=c.used_quota + (actual - reserved)))
+    def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int,
+               actual: int) -> tuple[int, int | None]:
+        """Replace the reservation by the real cost → (credits charged, balance after); the excess
+        over the reservation is taken as far as the balance goes."""
+        if reserved == 0 and actual == 0:
+            return 0, None
+        a, k = self.accounts.c, self.keys.c
+        extra = actual - reserved
+        with self.engine.connect() as conn, conn.begin():
+            row = conn.execute(self.accounts.update().where(a.id == account_id, a.balance >= extra)
+                               .values(balance=a.balance - extra, used=a.used + actual)
+                               .returning(a.balance)).first()
+            charged = actual
+            if row is None:  # the excess is more than is left: take what is left (compare-and-set)
+                while row is None:
+                    left = conn.execute(sa.select(a.balance).where(a.id == account_id)).scalar()
+                    if left is None:
+                        return 0, None
+                    charged = reserved + max(left, 0)
+                    row = conn.execute(self.accounts.update().where(a.id == account_id, a.balance == left)
+                                       .values(balance=a.balance - (charged - reserved), used=a.used + charged)
+                                       .returning(a.balance)).first()
+            if key_id is not None and charged != reserved:
+                conn.execute(self.keys.update().where(k.id == key_id)
+                             .values(used_quota=k.used_quota + (charged - reserved)))
+        return charged, int(row.balance)
 
-    def credit(self, key_id: uuid.UUID, tokens: int) -> None:
-        pass  # the quota column itself was raised by the caller's transaction
+    def credit(self, account_id: uuid.UUID, credits: int) -> None:
+        pass  # the balance column itself was changed by the caller's transaction
 
     def forget(self, key_id: uuid.UUID) -> None:
         pass
 
 
-# KEYS[1] = tokens left; ARGV[1] = tokens → tokens left after, -1 (refused) or -2 (no counter yet).
+# KEYS: account counter, key counter; ARGV: credits, "1" when the key counter applies.
+# → 1 held, -1 account refused, -4 key refused, -2/-3 account/key counter missing (seed it).
 _RESERVE = """
-local remaining = redis.call('GET', KEYS[1])
-if not remaining then
-  return -2
+local need = tonumber(ARGV[1])
+local balance = redis.call('GET', KEYS[1])
+if not balance then return -2 end
+if ARGV[2] == '1' then
+  local left = redis.call('GET', KEYS[2])
+  if not left then return -3 end
+  if tonumber(left) < need then return -4 end
 end
-if tonumber(remaining) >= tonumber(ARGV[1]) then
-  return redis.call('DECRBY', KEYS[1], ARGV[1])
+if tonumber(balance) < need then return -1 end
+redis.call('DECRBY', KEYS[1], need)
+if ARGV[2] == '1' then redis.call('DECRBY', KEYS[2], need) end
+return 1
+"""
+# ARGV: excess over the reservation (may be negative), "1" when the key counter applies → taken.
+_SETTLE = """
+local take = tonumber(ARGV[1])
+local balance = redis.call('GET', KEYS[1])
+if balance then
+  balance = tonumber(balance)
+  if take > 0 and take > balance then take = math.max(balance, 0) end
+  redis.call('DECRBY', KEYS[1], take)
 end
-return -1
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DECRBY', KEYS[2], take) end
+return take
 """
 # Adjust only a counter that exists: a missing one is seeded from the database when next needed.
 _ADJUST = """
@@ -86,11 +185,20 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 return nil
 """
+# KEYS: the key's open streams (sorted set, score = expiry); ARGV: now, expiry, limit, token.
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) - tonumber(ARGV[1])) + 60)
+return 1
+"""
 
 
 class RedisQuotaLedger:
-    """Tokens left per key in Redis, checked and decremented by one Lua script. A missing counter
-    is seeded (``SET NX``) from the database row, never from a cached snapshot of the key."""
+    """Credits left per account and per capped key in Redis, checked and decremented by one Lua
+    script. A missing counter is seeded (``SET NX``) from the database row, never from a cached
+    snapshot."""
 
     persists_usage = False
 
@@ -100,36 +208,70 @@ class RedisQuotaLedger:
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self.engine_factory = engine_factory
         self._reserve = self.client.register_script(_RESERVE)
+        self._settle = self.client.register_script(_SETTLE)
         self._adjust = self.client.register_script(_ADJUST)
-        self.prefix = "llmops:quota:"
+        self._acquire = self.client.register_script(_ACQUIRE)
 
-    def reserve(self, key_id: uuid.UUID, quota: int | None, used_quota: int, tokens: int) -> bool:
-        if quota is None:
-            return True
-        counter = self.prefix + str(key_id)
-        result = int(self._reserve(keys=[counter], args=[tokens]))
-        if result == -2:
-            self._seed(key_id, counter)
-            result = int(self._reserve(keys=[counter], args=[tokens]))
-        return result >= 0
+    @staticmethod
+    def _counters(account_id: uuid.UUID, key_id: uuid.UUID | None) -> list[str]:
+        return [f"llmops:bal:{account_id}", f"llmops:cap:{key_id}" if key_id else "llmops:cap:-"]
 
-    def _seed(self, key_id: uuid.UUID, counter: str) -> None:
+    def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int) -> str | None:
+        if credits <= 0:
+            return None
+        counters = self._counters(account_id, key_id)
+        capped = "1" if key_id is not None else "0"
+        for _ in range(3):
+            result = int(self._reserve(keys=counters, args=[credits, capped]))
+            if result == -2:
+                self._seed_account(account_id, counters[0])
+            elif result == -3:
+                self._seed_key(key_id, counters[1])
+            else:
+                break
+        if result == 1:
+            return None
+        return KEY_REFUSED if result == -4 else ACCOUNT_REFUSED
+
+    def _seed_account(self, account_id: uuid.UUID, counter: str) -> None:
+        table = Account.__table__
+        with self.engine_factory().connect() as conn:
+            balance = conn.execute(sa.select(table.c.balance).where(table.c.id == account_id)).scalar()
+        self.client.set(counter, max(balance or 0, 0), nx=True)
+
+    def _seed_key(self, key_id: uuid.UUID, counter: str) -> None:
         table = ApiKey.__table__
         with self.engine_factory().connect() as conn:
             row = conn.execute(sa.select(table.c.quota, table.c.used_quota).where(table.c.id == key_id)).first()
-        left = max((row.quota or 0) - row.used_quota, 0) if row is not None and row.quota is not None else 0
+        if row is None:
+            left = 0
+        else:
+            left = UNCAPPED if row.quota is None else max(row.quota - row.used_quota, 0)
         self.client.set(counter, left, nx=True)
 
-    def settle(self, key_id: uuid.UUID, quota: int | None, reserved: int, actual: int) -> None:
-        if quota is not None and actual != reserved:
-            self._adjust(keys=[self.prefix + str(key_id)], args=[reserved - actual])
+    def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int,
+               actual: int) -> tuple[int, int | None]:
+        """→ (credits charged, None): the database rows follow at the usage flush."""
+        if reserved == 0 and actual == 0:
+            return 0, None
+        taken = int(self._settle(keys=self._counters(account_id, key_id),
+                                 args=[actual - reserved, "1" if key_id is not None else "0"]))
+        return reserved + taken, None
 
-    def credit(self, key_id: uuid.UUID, tokens: int) -> None:
-        self._adjust(keys=[self.prefix + str(key_id)], args=[tokens])
+    def credit(self, account_id: uuid.UUID, credits: int) -> None:
+        self._adjust(keys=[self._counters(account_id, None)[0]], args=[credits])
 
     def forget(self, key_id: uuid.UUID) -> None:
-        """Drop the counter (the quota was changed by hand): it is re-seeded from the database."""
-        self.client.delete(self.prefix + str(key_id))
+        """Drop the key's cap counter (its cap was changed): re-seeded from the database."""
+        self.client.delete(self._counters(uuid.UUID(int=0), key_id)[1])
+
+    def acquire_stream(self, key_id: uuid.UUID, limit: int, ttl_s: float) -> str | None:
+        token, now = uuid.uuid4().hex, time.time()
+        held = self._acquire(keys=[f"llmops:streams:{key_id}"], args=[now, now + ttl_s, limit, token])
+        return token if int(held) == 1 else None
+
+    def release_stream(self, key_id: uuid.UUID, token: str) -> None:
+        self.client.zrem(f"llmops:streams:{key_id}", token)
 
 
 def make_quota_ledger(url: str, engine_factory) -> QuotaLedger:

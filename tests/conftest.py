@@ -267,3 +267,19 @@ def admin_auth(app, client) -> dict:
         db.session.query(Account).filter_by(email=headers["X-Email"]).one().is_admin = True
         db.session.commit()
     return headers
+
+
+@pytest.fixture
+def priced(app) -> str:
+    """A model on the fake upstream priced 1 / 2 credits per prompt / completion token (tests/money.py)."""
+    from tests.money import add_priced_model
+
+    return add_priced_model(app)
+
+
+@pytest.fixture
+def paid_provider(app, fake, monkeypatch):
+    """``deepseek-chat``: a listed, priced model of a provider with a key set, on the fake upstream."""
+    from tests.money import paid_provider as configure
+
+    yield from configure(app, fake, monkeypatch)

@@ -19,7 +19,7 @@ def test_gateway_cli_commands(app, client, auth, fake):
     assert codes.exit_code == 0 and len(lines) == 3 and all(re.fullmatch(r"([A-Z2-9]{4}-){5}[A-Z2-9]{4}", c) for c in lines)
     headers = {"Authorization": f"Bearer {plain}", "X-Forwarded-For": "x"}
     assert client.post("/api/redeem", json={"code": lines[0]}, headers=headers,
-                       environ_base={"REMOTE_ADDR": "10.9.9.9"}).get_json()["data"]["quota"] == 150
+                       environ_base={"REMOTE_ADDR": "10.9.9.9"}).get_json()["data"]["balance"] == 50
 
     report = runner.invoke(args=["llmops", "usage-report", auth["X-Email"]])
     rows = report.output.strip().splitlines()

@@ -61,11 +61,15 @@ def sse_response(events: Iterator[tuple[str, dict]], render=studio_frame, ping: 
     which every SSE client ignores)."""
     app = current_app._get_current_object()
     interval = app.config["SSE_PING_INTERVAL_S"]
-    return Response(
+    response = Response(
         _body(app, events, interval, render, ping if ping is not None else frame("ping", {})),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"},
     )
+    abandon = getattr(events, "abandon", None)
+    if abandon is not None:  # e.g. a metered turn: released even if the body was never iterated
+        response.call_on_close(abandon)
+    return response
 
 
 def _body(app, events: Iterator[tuple[str, dict]], interval: float, render, ping: str) -> Iterator[str]:

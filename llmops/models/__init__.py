@@ -1,7 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
-from llmops.models.account import Account, AccountOAuth, InviteCode
-from llmops.models.api_key import ActiveModel, ApiKey, RedeemCode, UsageDaily, UsageLog
+from llmops.models.account import Account, AccountLedger, AccountOAuth, InviteCode
+from llmops.models.api_key import ActiveModel, ApiKey, ModelPrice, RedeemCode, UsageDaily, UsageLog
 from llmops.models.app import App, AppConfig
 from llmops.models.base import Base
 from llmops.models.conversation import Conversation, Message, ModelConversation
@@ -9,7 +9,8 @@ from llmops.models.dataset import AppDatasetJoin, Dataset, DatasetQuery, Documen
 from llmops.models.platform import ProviderOverride, StateEntry
 
 __all__ = [
-    "Account", "AccountOAuth", "ActiveModel", "ApiKey", "App", "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset",
-    "DatasetQuery", "Document", "InviteCode", "Message", "ModelConversation", "ProviderOverride", "RedeemCode", "Segment",
+    "Account", "AccountLedger", "AccountOAuth", "ActiveModel", "ApiKey", "App", "AppConfig", "AppDatasetJoin", "Base",
+    "Conversation", "Dataset", "DatasetQuery", "Document", "InviteCode", "Message", "ModelConversation", "ModelPrice",
+    "ProviderOverride", "RedeemCode", "Segment",
     "SegmentTerm", "StateEntry", "UploadFile", "UsageDaily", "UsageLog",
 ]

@@ -13,9 +13,10 @@ from llmops.models.base import Base, IdMixin, TimestampMixin
 
 
 class ApiKey(IdMixin, TimestampMixin, Base):
-    """An account's key for ``/v1``. ``quota`` and ``used_quota`` are in tokens (prompt +
-    completion); ``quota`` None means unlimited. ``models`` is an allow-list of model names
-    (empty: every model). ``rpm``/``tpm`` None means no limit."""
+    """An account's key for ``/v1``, a sub-limit of its account. ``quota`` (the key's own cap)
+    and ``used_quota`` are in credits (1 credit = 1e-6 USD); ``quota`` None means only the
+    account's balance limits it. ``models`` is an allow-list of model names (empty: every
+    model). ``rpm``/``tpm``/``max_streams`` None means no limit."""
 
     __tablename__ = "api_key"
 
@@ -29,6 +30,7 @@ class ApiKey(IdMixin, TimestampMixin, Base):
     models: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
     rpm: Mapped[int | None] = mapped_column(sa.Integer)
     tpm: Mapped[int | None] = mapped_column(sa.Integer)
+    max_streams: Mapped[int | None] = mapped_column(sa.Integer)
     app_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("app.id"))
     is_active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
@@ -36,9 +38,11 @@ class ApiKey(IdMixin, TimestampMixin, Base):
 
 
 class UsageLog(IdMixin, Base):
-    """One gateway request: tokens (``estimated`` when the upstream sent none), cost in USD,
-    latency and time to first token in ms, final status. Written in batches by the ``usage``
-    queue; ``request_id`` makes a re-delivered batch harmless."""
+    """One model call from any surface (``surface``: gateway, debug, app_api, memory, seed000,
+    voice, seed003, vision, embedding, ...): tokens (``estimated`` when the upstream sent none),
+    the cost charged in credits (``cost_credits``; ``cost_usd`` the same in USD), latency and
+    time to first token in ms, final status. Written in batches by the ``usage`` queue;
+    ``request_id`` makes a re-delivered batch harmless."""
 
     __tablename__ = "usage_log"
     __table_args__ = (
@@ -57,6 +61,8 @@ class UsageLog(IdMixin, Base):
     completion_tokens: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     estimated: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     cost_usd: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
+    cost_credits: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0, server_default="0")
+    surface: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="gateway", server_default="gateway")
     latency_ms: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     first_token_ms: Mapped[int | None] = mapped_column(sa.Integer)
     status: Mapped[str] = mapped_column(sa.String(20), nullable=False)
@@ -83,8 +89,9 @@ class UsageDaily(Base):
 
 
 class RedeemCode(IdMixin, Base):
-    """A single-use code that adds ``quota`` tokens to the key that redeems it; only its SHA-256
-    is stored (the plain code is shown once, to the admin who generated it)."""
+    """A single-use code that adds ``quota`` credits (1 credit = 1e-6 USD) to the balance of the
+    account that redeems it; only its SHA-256 is stored (the plain code is shown once, to the
+    admin who generated it)."""
 
     __tablename__ = "redeem_code"
 
@@ -95,6 +102,7 @@ class RedeemCode(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
     redeemed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     redeemed_by_key_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    redeemed_by_account_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
 
 
 class ActiveModel(Base):
@@ -106,4 +114,20 @@ class ActiveModel(Base):
     kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     provider: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     model: Mapped[str] = mapped_column(sa.String(128), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
+
+
+class ModelPrice(Base):
+    """A model an admin added under a provider, or a new price for a listed one (``POST
+    /admin/models``): prices in USD per 1M tokens (= credits per token), sizes in tokens."""
+
+    __tablename__ = "model_price"
+
+    provider: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="language")
+    input_price: Mapped[float] = mapped_column(sa.Float, nullable=False)
+    output_price: Mapped[float] = mapped_column(sa.Float, nullable=False)
+    context_window: Mapped[int | None] = mapped_column(sa.Integer)
+    max_output: Mapped[int | None] = mapped_column(sa.Integer)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)

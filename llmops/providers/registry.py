@@ -16,7 +16,9 @@ from llmops.providers.errors import ModelNotFound
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A model: ``context_window``/``max_output`` in tokens, prices in USD per 1M tokens."""
+    """A model: ``context_window``/``max_output`` in tokens, prices in USD per 1M tokens (which is
+    credits per token, 1 credit = 1e-6 USD). ``listed`` is False for a name the registry does not
+    list, served by a keyless (self-hosted) provider."""
 
     name: str
     provider: str
@@ -27,6 +29,7 @@ class ModelSpec:
     features: tuple[str, ...] = ()
     input_price: float = 0.0
     output_price: float = 0.0
+    listed: bool = True
 
 
 @dataclass
@@ -58,9 +61,12 @@ class ModelRegistry:
         api_keys: dict[str, str] | None = None,
         base_urls: dict[str, str] | None = None,
         overrides: list[dict] | None = None,
+        prices: list[dict] | None = None,
     ) -> ModelRegistry:
         """Load ``path``; ``base_urls`` (provider → URL) and ``overrides`` (dicts with
-        ``provider`` and any of ``base_url``, ``api_key_env``, ``enabled``) win over the file."""
+        ``provider`` and any of ``base_url``, ``api_key_env``, ``enabled``) win over the file;
+        ``prices`` (dicts with ``provider``, ``model``, ``kind``, ``input_price``, ``output_price``,
+        ``context_window``, ``max_output``: models an admin added or re-priced) too."""
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         providers: dict[str, ProviderSpec] = {}
         for name, item in (raw.get("providers") or {}).items():
@@ -98,6 +104,19 @@ class ModelRegistry:
                 provider.api_key_env = override["api_key_env"]
             if override.get("enabled") is not None:
                 provider.enabled = bool(override["enabled"])
+        for item in prices or []:
+            provider = providers.get(item["provider"])
+            if provider is None:
+                continue
+            listed = provider.models.get(item["model"])
+            provider.models[item["model"]] = ModelSpec(
+                name=item["model"], provider=provider.name, kind=item.get("kind") or (listed.kind if listed else "language"),
+                label=listed.label if listed else item["model"],
+                context_window=int(item.get("context_window") or (listed.context_window if listed else 4096)),
+                max_output=int(item.get("max_output") or (listed.max_output if listed else 1024)),
+                features=listed.features if listed else ("stream",),
+                input_price=float(item["input_price"]), output_price=float(item["output_price"]),
+            )
         return cls(providers, api_keys or {}, aliases)
 
     def provider(self, name: str) -> ProviderSpec:
@@ -107,11 +126,29 @@ class ModelRegistry:
             raise ModelNotFound(f"unknown or disabled provider '{name}'")
         return provider
 
-    def model(self, provider: str, model: str) -> ModelSpec:
-        """The model spec; a model missing from a known provider's list gets defaults
-        (self-hosted servers such as vLLM or Ollama serve whatever they load)."""
+    def model(self, provider: str, model: str, allow_unlisted: bool = False) -> ModelSpec:
+        """The model spec. A name the provider does not list is refused (``ModelNotFound``) when
+        the provider needs a key — it would be billed to the operator at a price we do not know —
+        unless ``allow_unlisted`` (the caller brings its own key); a keyless, self-hosted provider
+        (llama.cpp, Ollama) serves whatever it loads, free, with default sizes."""
         spec = self.provider(provider)
-        return spec.models.get(model) or ModelSpec(name=model, provider=provider)
+        listed = spec.models.get(model)
+        if listed is not None:
+            return listed
+        if spec.api_key_env is not None and not allow_unlisted:
+            raise ModelNotFound(f"The model '{model}' is not listed for the provider '{provider}' (an admin can "
+                                "add it with a price: POST /admin/models)")
+        return ModelSpec(name=model, provider=provider, listed=False)
+
+    def label(self, name: str) -> str:
+        """``name`` when the registry lists it (a model, ``provider/model`` or an alias), else
+        ``"unlisted"``: metric labels stay a bounded set."""
+        if name in self.aliases:
+            return name
+        provider, _, model = name.rpartition("/")
+        if provider:
+            return name if provider in self.providers and model in self.providers[provider].models else "unlisted"
+        return name if any(name in p.models for p in self.providers.values()) else "unlisted"
 
     def resolve(self, name: str, configured_only: bool = True) -> list[ModelSpec]:
         """The upstream models a client's ``model`` name stands for, in fallback order.
@@ -132,7 +169,10 @@ class ModelRegistry:
             provider, _, model = target.partition("/")
             known = provider in self.providers and self.providers[provider].enabled
             if self.is_configured(provider) or (known and not configured_only):
-                specs.append(self.model(provider, model))
+                try:
+                    specs.append(self.model(provider, model, allow_unlisted=not configured_only))
+                except ModelNotFound:
+                    continue
         if not specs:
             raise ModelNotFound(f"The model '{name}' does not exist or is not configured")
         return specs

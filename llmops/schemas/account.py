@@ -54,3 +54,42 @@ class InviteCodesSchema(StudioSchema):
 
 class InviteCodeListSchema(PaginationQuerySchema):
     status = fields.String(load_default=None, validate=validate.OneOf(("unused", "used", "expired")))
+
+
+class RedeemCodeSchema(StudioSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class AdminAccountQuerySchema(StudioSchema):
+    """``GET /admin/accounts``: ``search_word`` in the e-mail or name; pages of 1–100."""
+
+    search_word = fields.String(load_default="", validate=validate.Length(max=255))
+    current_page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+def _nonzero(value: int) -> None:
+    if value == 0:
+        raise ValidationError("must not be 0")
+
+
+class AccountAdjustSchema(StudioSchema):
+    """``POST /admin/accounts/:id``: ``amount`` in credits (1 credit = 1e-6 USD), positive to
+    credit, negative to debit; ``reason`` kept in the ledger."""
+
+    amount = fields.Integer(required=True, strict=True,
+                            validate=[validate.Range(min=-(10**15), max=10**15), _nonzero])
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ModelPriceSchema(StudioSchema):
+    """``POST /admin/models``: a model added under a provider, or re-priced; prices in USD per
+    1M tokens (= credits per token)."""
+
+    provider = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    model = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    kind = fields.String(load_default="language", validate=validate.OneOf(("language", "vision", "embedding")))
+    input_price = fields.Float(required=True, validate=validate.Range(min=0, max=1_000_000))
+    output_price = fields.Float(required=True, validate=validate.Range(min=0, max=1_000_000))
+    context_window = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10**8))
+    max_output = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10**7))

@@ -11,8 +11,10 @@ LAST_EXPIRY = 32_503_680_000  # 3000-01-01 in Unix seconds: later dates overflow
 
 
 class ApiKeyCreateSchema(StudioSchema):
-    """``quota`` in tokens (absent/null: unlimited); ``expires_at`` in Unix seconds; ``models``
-    an allow-list of model names (empty: all); ``rpm``/``tpm`` per-minute limits (null: none)."""
+    """``quota``: the key's own cap in credits, 1 credit = 1e-6 USD (absent/null: only the
+    account's balance limits it); ``expires_at`` in Unix seconds; ``models`` an allow-list of model
+    names (empty: all); ``rpm``/``tpm`` per-minute limits, ``max_streams`` concurrent streams
+    (null: none)."""
 
     remark = fields.String(load_default="", validate=validate.Length(max=255))
     quota = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_QUOTA))
@@ -21,6 +23,7 @@ class ApiKeyCreateSchema(StudioSchema):
                          validate=validate.Length(max=100))
     rpm = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000))
     tpm = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10**12))
+    max_streams = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000))
     app_id = fields.UUID(load_default=None, allow_none=True)
 
 
@@ -31,6 +34,7 @@ class ApiKeyUpdateSchema(StudioSchema):
     models = fields.List(fields.String(validate=validate.Length(min=1, max=128)), validate=validate.Length(max=100))
     rpm = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1_000_000))
     tpm = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10**12))
+    max_streams = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100_000))
     app_id = fields.UUID(allow_none=True)
 
 

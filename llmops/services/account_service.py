@@ -17,7 +17,7 @@ from llmops.errors import ConflictError, FailError, ForbiddenError, NotFoundErro
 from llmops.extensions import db
 from llmops.models import Account
 from llmops.models.base import unix, utcnow
-from llmops.services import invite_service
+from llmops.services import balance_service, invite_service
 
 _hasher = PasswordHasher()
 # Verifying against a dummy hash when the e-mail is unknown keeps login timing uniform.
@@ -169,6 +169,7 @@ def _create_account(account: Account, invite_code: str | None, conflict: Conflic
     """Insert the account and, under ``REGISTRATION=invite``, use up the invite code in the same
     transaction (a code admits exactly one account under any concurrency)."""
     db.session.add(account)
+    balance_service.signup_credit(account)
     try:
         db.session.flush()
         if registration_policy() == "invite":

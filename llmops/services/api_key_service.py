@@ -46,6 +46,7 @@ class KeyPrincipal:
     rpm: int | None
     tpm: int | None
     app_id: uuid.UUID | None
+    max_streams: int | None = None
 
 
 def hash_key(plain: str) -> str:
@@ -58,15 +59,18 @@ def api_key_to_dict(key: ApiKey) -> dict:
         "quota": key.quota, "used_quota": key.used_quota,
         "remaining_quota": None if key.quota is None else max(key.quota - key.used_quota, 0),
         "expires_at": unix(key.expires_at), "models": key.models, "rpm": key.rpm, "tpm": key.tpm,
-        "app_id": str(key.app_id) if key.app_id else None, "is_active": key.is_active,
+        "max_streams": key.max_streams, "app_id": str(key.app_id) if key.app_id else None, "is_active": key.is_active,
         "last_used_at": unix(key.last_used_at), "created_at": unix(key.created_at), "updated_at": unix(key.updated_at),
     }
 
 
 def create_api_key(account_id: uuid.UUID, remark: str = "", quota: int | None = None, expires_at: int | None = None,
                    models: list[str] | None = None, rpm: int | None = None, tpm: int | None = None,
-                   app_id: uuid.UUID | None = None, plain: str | None = None, active: bool = True) -> dict:
-    """A new key → its fields plus ``key``, the plain secret, returned this once only.
+                   app_id: uuid.UUID | None = None, plain: str | None = None, active: bool = True,
+                   max_streams: int | None = None) -> dict:
+    """A new key → its fields plus ``key``, the plain secret, returned this once only. ``quota``
+    is the key's own cap in credits (1 credit = 1e-6 USD; None: only the account's balance limits
+    it), ``max_streams`` its concurrent streams.
 
     ``plain`` imports a key issued elsewhere (e.g. by the one-api/new-api instance being replaced,
     or seed 003's configured key) so its clients keep working: 20–200 printable characters
@@ -80,7 +84,7 @@ def create_api_key(account_id: uuid.UUID, remark: str = "", quota: int | None = 
         raise ConflictError("this API key already exists", data={"key": ["already exists"]})
     key = ApiKey(account_id=account_id, remark=remark, key_hash=hash_key(plain), key_hint=f"{plain[:10]}…{plain[-4:]}",
                  quota=quota, expires_at=_from_unix(expires_at), models=list(dict.fromkeys(models or [])), rpm=rpm,
-                 tpm=tpm, app_id=app_id, is_active=active)
+                 tpm=tpm, app_id=app_id, is_active=active, max_streams=max_streams)
     db.session.add(key)
     db.session.commit()
     return {**api_key_to_dict(key), "key": plain}
@@ -100,11 +104,12 @@ def get_owned_key(account_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
 
 
 def update_api_key(account_id: uuid.UUID, key_id: uuid.UUID, changes: dict) -> dict:
-    """Change any of remark, quota, expires_at, models, rpm, tpm, app_id, is_active."""
+    """Change any of remark, quota (credits), expires_at, models, rpm, tpm, max_streams, app_id,
+    is_active."""
     key = get_owned_key(account_id, key_id)
     if "app_id" in changes:
         _check_app(account_id, changes["app_id"])
-    for field in ("remark", "quota", "models", "rpm", "tpm", "app_id", "is_active"):
+    for field in ("remark", "quota", "models", "rpm", "tpm", "max_streams", "app_id", "is_active"):
         if field in changes:
             setattr(key, field, changes[field])
     if "expires_at" in changes:
@@ -160,7 +165,7 @@ def _load(digest: str) -> KeyPrincipal | None:
     if key is None or not key.is_active or key.is_deleted:
         return None
     return KeyPrincipal(key.id, key.account_id, key.quota, key.used_quota, key.expires_at, tuple(key.models or ()),
-                        key.rpm, key.tpm, key.app_id)
+                        key.rpm, key.tpm, key.app_id, key.max_streams)
 
 
 _MISSING = object()

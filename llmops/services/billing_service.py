@@ -1,10 +1,9 @@
 """Pricing, billing and usage reports over the gateway's usage log (API.md A ``GET /usage``,
 B ``/v1/dashboard/billing/*``, C4 ``/api/pricing``, ``/api/logs``; seed 004 and one-api/new-api).
 
-Money: ``usage_log.cost_usd`` is priced per request from the registry (USD per 1M tokens).
-Quota: keys hold tokens; the billing endpoints show a key's token quota in USD at
-``QUOTA_TOKENS_PER_USD`` tokens a dollar (500,000 by default, one-api's rate), as those clients
-expect dollars. Days are UTC.
+Money: integer credits, 1 credit = 1e-6 USD (``metering``); ``usage_log.cost_credits`` is what
+each call was charged (``cost_usd`` the same in dollars). The billing endpoints answer in dollars,
+as one-api's clients expect. Days are UTC.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from flask import current_app
 
 from llmops.errors import ValidateError
 from llmops.extensions import db
-from llmops.models import UsageDaily, UsageLog
+from llmops.models import Account, UsageDaily, UsageLog
 from llmops.models.base import unix, utcnow
 from llmops.services import model_service
 from llmops.services.api_key_service import KeyPrincipal
@@ -41,9 +40,15 @@ def pricing() -> dict:
 
 
 def subscription(principal: KeyPrincipal) -> dict:
-    """one-api's ``/v1/dashboard/billing/subscription`` for the calling key (bare JSON)."""
-    rate = current_app.config["QUOTA_TOKENS_PER_USD"]
-    limit = round(principal.quota / rate, 6) if principal.quota is not None else 100_000_000.0
+    """one-api's ``/v1/dashboard/billing/subscription`` for the calling key (bare JSON): the hard
+    limit is what the key may spend in all, in USD — its cap when it has one, else its account's
+    (balance + used)."""
+    if principal.quota is not None:
+        credits = principal.quota
+    else:
+        account = db.session.get(Account, principal.account_id)
+        credits = (account.balance + account.used) if account is not None else 0
+    limit = round(credits / 1_000_000, 6)
     return {
         "object": "billing_subscription", "has_payment_method": True,
         "soft_limit_usd": limit, "hard_limit_usd": limit, "system_hard_limit_usd": limit,
@@ -75,7 +80,8 @@ def log_to_dict(row: UsageLog) -> dict:
         "id": str(row.id), "request_id": row.request_id, "endpoint": row.endpoint, "model": row.model,
         "provider": row.provider, "is_stream": row.is_stream, "prompt_tokens": row.prompt_tokens,
         "completion_tokens": row.completion_tokens, "total_tokens": row.prompt_tokens + row.completion_tokens,
-        "estimated": row.estimated, "cost_usd": round(row.cost_usd, 8), "latency_ms": row.latency_ms,
+        "estimated": row.estimated, "cost_usd": round(row.cost_usd, 8), "cost_credits": row.cost_credits,
+        "surface": row.surface, "latency_ms": row.latency_ms,
         "first_token_ms": row.first_token_ms, "status": row.status, "status_code": row.status_code,
         "error": row.error, "created_at": unix(row.created_at),
     }

@@ -3,6 +3,12 @@
 A turn is prepared first (ownership, configuration, prompt) so errors still get real HTTP status
 codes; then it runs either blocking (``complete_debug_turn``) or as an event stream
 (``stream_debug_turn``) whose events are ``(name, data)`` pairs for ``api/sse.py``.
+
+Every turn is metered (``metering``): both runners reserve the turn's most expensive outcome
+(estimated prompt + ``max_tokens`` at the model's price) on the account — and on the calling
+key, ``turn.key_id`` — before the model is called, refusing with 429 when the balance cannot
+cover it, and ``_save_message`` settles it with the real usage whatever the outcome. The usage
+log names ``turn.surface`` (``debug`` by default; set it when building a turn for another route).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from llmops.models.base import unix, utcnow
 from llmops.providers.chat import StreamState, Usage
 from llmops.providers.errors import ProviderError, ProviderTimeout
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
-from llmops.services import app_service, memory_service, model_service, retrieval_service, review_service
+from llmops.services import app_service, memory_service, metering, model_service, retrieval_service, review_service
 from llmops.services.pagination import paginate, paginator
 
 # How often a running stream looks for a stop flag set by any api process (seconds).
@@ -64,6 +70,12 @@ class DebugTurn:
     message_id: uuid.UUID = field(default_factory=uuid.uuid4)
     task_id: uuid.UUID = field(default_factory=uuid.uuid4)
     started: float = field(default_factory=time.perf_counter)
+    # metering: the usage log's surface and endpoint, the API key that pays with the account (if
+    # any) and the reservation (``_reserve``); a turn on the user's own key (``api_key``) is free
+    surface: str = "debug"
+    endpoint: str = "apps.debug"
+    key_id: uuid.UUID | None = None
+    charge: metering.Charge | None = None
 
 
 def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> DebugTurn:
@@ -137,15 +149,16 @@ def prepare_model_turn(account_id: uuid.UUID, conversation: Conversation, config
     """A turn of a conversation with a model itself (no app): ``config`` names the model, history
     rounds and any datasets to retrieve from; ``api_key`` is the user's own upstream key, if any.
     Same prompt building, streaming and saving as an app's turn."""
-    turn = _build_turn(account_id, None, config, conversation, query, time.perf_counter(), source="api")
-    turn.api_key = api_key
+    turn = _build_turn(account_id, None, config, conversation, query, time.perf_counter(), source="api",
+                       allow_unlisted=api_key is not None)
+    turn.api_key, turn.surface, turn.endpoint = api_key, "seed000", "seed000.chat"
     return turn
 
 
 def _build_turn(account_id: uuid.UUID, app_id: uuid.UUID | None, config, conversation, query: str, started: float,
-                source: str = "app") -> DebugTurn:
+                source: str = "app", allow_unlisted: bool = False) -> DebugTurn:
     model_config = config.model_config
-    spec = model_service.get_model(model_config["provider"], model_config["model"])
+    spec = model_service.get_model(model_config["provider"], model_config["model"], allow_unlisted)
     parameters = dict(model_config.get("parameters") or {})
     parameters["max_tokens"] = min(int(parameters.get("max_tokens") or 512), spec.max_output)
     memory_on = config.memory_mode == "long_term_memory"
@@ -227,8 +240,9 @@ def complete_debug_turn(turn: DebugTurn) -> dict:
     if turn.preset_answer is not None:
         message = _save_message(turn, turn.preset_answer, Usage(0, 0), "normal", "", 0)
         return message_to_dict(message)
-    client = model_service.get_chat_client(turn.provider, turn.api_key)
+    _reserve(turn, stream=False)
     try:
+        client = model_service.get_chat_client(turn.provider, turn.api_key)
         result = client.complete(turn.model, turn.messages, **turn.parameters)
     except ProviderTimeout as exc:
         _save_message(turn, "", None, "timeout", exc.message, None)
@@ -236,6 +250,9 @@ def complete_debug_turn(turn: DebugTurn) -> dict:
     except ProviderError as exc:
         _save_message(turn, "", None, "error", exc.message, None)
         raise UpstreamError(exc.message) from exc
+    except BaseException:
+        turn.charge.settle(0, 0, False, "error", 500, "the model was not called")  # nothing was spent
+        raise
     message = _save_message(turn, result.content, result.usage, "normal", "", None)
     data = message_to_dict(message)
     if turn.suggest_after_answer:
@@ -249,7 +266,7 @@ def step_id(message_id: uuid.UUID, event: str) -> str:
     return str(uuid.uuid5(message_id, event))
 
 
-def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
+def stream_debug_turn(turn: DebugTurn) -> TurnEvents:
     """Run the turn as SSE events: ``long_term_memory_recall``?, ``dataset_retrieval``?,
     ``agent_message``*, then one of ``agent_end`` / ``stop`` / ``timeout`` / ``error``. Closing
     the iterator early (client gone) saves the partial answer with status ``stop``.
@@ -260,7 +277,54 @@ def stream_debug_turn(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
     ``total_price`` (USD, set on the final event), ``created_at``. After ``agent_end``, a
     ``suggested_questions`` event (``suggested_questions``: 3 strings) when the app has
     ``suggested_after_answer`` on. Review keywords (``review_config``) are masked as the text
-    streams; a blocked query streams the preset response."""
+    streams; a blocked query streams the preset response.
+
+    The turn is reserved now (``metering``), so a balance that cannot cover it is a 429 before
+    the stream starts."""
+    _reserve(turn, stream=True)
+    return TurnEvents(turn, _turn_events(turn))
+
+
+def _reserve(turn: DebugTurn, stream: bool) -> None:
+    """Hold the turn's most expensive outcome on the account (and key) unless already held (or
+    the turn calls no model: a blocked query answered with the preset response)."""
+    if turn.charge is not None or turn.preset_answer is not None:
+        return
+    spec = model_service.get_model(turn.provider, turn.model, allow_unlisted=turn.api_key is not None)
+    turn.charge = metering.reserve(
+        turn.account_id, spec, estimate_messages_tokens(turn.messages),
+        int(turn.parameters.get("max_tokens") or spec.max_output), surface=turn.surface, endpoint=turn.endpoint,
+        key_id=turn.key_id, model=turn.model, is_stream=stream, free=turn.api_key is not None)
+
+
+class TurnEvents:
+    """The events of a streamed turn; ``close()`` (also when iteration never started: the client
+    left before the first byte) ends the model call and settles the turn's reservation."""
+
+    def __init__(self, turn: DebugTurn, events: Iterator[tuple[str, dict]]):
+        self.turn, self.events = turn, events
+        self.app = current_app._get_current_object()
+
+    def __iter__(self) -> TurnEvents:
+        return self
+
+    def __next__(self) -> tuple[str, dict]:
+        return next(self.events)
+
+    def close(self) -> None:
+        self.events.close()
+        charge = self.turn.charge
+        if charge is not None and not charge.settled:  # never started: nothing was saved
+            with self.app.app_context():
+                charge.settle(0, 0, False, "stop", 499, "the client left before the stream started")
+
+    def abandon(self) -> None:
+        """The response ended: close unless a producer is still running the events."""
+        with contextlib.suppress(ValueError):  # running in another thread: it closes them itself
+            self.close()
+
+
+def _turn_events(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
     store = current_app.extensions["state_store"]
     store.set(f"task:{turn.task_id}", str(turn.created_by or turn.account_id), TASK_TTL_S)
     created_at = unix(utcnow())
@@ -577,6 +641,11 @@ def _save_message(turn: DebugTurn, answer: str, usage: Usage | None, status: str
     if conversation is not None:
         conversation.updated_at = utcnow()
     db.session.commit()
+    if turn.charge is not None:
+        turn.charge.started, turn.charge.first_token_ms = turn.started, first_token_ms
+        turn.charge.settle(usage.prompt_tokens, usage.completion_tokens, usage.estimated,
+                           {"normal": "success", "stop": "stop"}.get(status, "error"),
+                           200 if status in ("normal", "stop") else 502, error)
     if fold:
         memory_service.dispatch_fold(message.id)
     return message

@@ -2,11 +2,13 @@
 ``/v1/embeddings`` for API-key callers.
 
 A chat request: key (cached) → model allow-list → registry resolution (alias → ordered upstream
-models) → RPM/TPM (``limits``, the flask-limiter storage) → quota reservation (``llmops.quota``:
-estimated prompt tokens + ``max_tokens``) → upstream calls in fallback order → the stream relayed
-line by line as it arrives → settle the quota with the real usage → one usage record (buffered,
-``usage_service``). The client's JSON goes upstream unchanged apart from ``model`` (and
-``stream_options.include_usage``, which we always ask for and strip when the client did not).
+models) → RPM/TPM (``limits``, the flask-limiter storage) → open-stream slot (``max_streams``) →
+credits reserved on the key's cap and the account's balance (``metering.reserve`` over
+``llmops.quota``: estimated prompt + ``max_tokens`` x ``n`` at the model's price) → upstream calls
+in fallback order → the stream relayed line by line as it arrives → settled with the real usage →
+one usage record (buffered, ``usage_service``). The client's JSON goes upstream unchanged apart
+from ``model``, ``max_tokens`` (capped at the model's ``max_output``) and
+``stream_options.include_usage`` (which we always ask for and strip when the client did not).
 Usage comes from the upstream's ``usage``; when it sends none (llama.cpp while streaming) it is
 estimated (``llmops.providers.tokens``) and the record is flagged ``estimated``.
 """
@@ -31,7 +33,6 @@ from llmops.errors import (
     AppError,
     ModelNotAllowedError,
     ModelNotFoundError,
-    QuotaExceededError,
     RateLimitedError,
     UpstreamError,
     UpstreamTimeoutError,
@@ -41,7 +42,7 @@ from llmops.providers.errors import ModelNotFound, ProviderBadRequest, ProviderE
 from llmops.providers.registry import ModelSpec
 from llmops.providers.relay import RelayClient
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
-from llmops.services import chat_service, model_service, usage_service, vision_service
+from llmops.services import chat_service, metering, model_service, vision_service
 from llmops.services.api_key_service import KeyPrincipal
 from llmops.services.rag_runtime import get_embedding_model
 
@@ -56,34 +57,31 @@ class UpstreamRejectedError(AppError):
 
 @dataclass
 class Call:
-    """Accounting of one gateway request."""
+    """Accounting of one gateway request: its metering ``charge`` (``metering``) plus metrics."""
 
     principal: KeyPrincipal
     model: str
     endpoint: str
     is_stream: bool
-    reserved: int = 0
+    charge: metering.Charge | None = None
     spec: ModelSpec | None = None
     started: float = field(default_factory=time.perf_counter)
     first_token_ms: int | None = None
+    stream_slot: str | None = None
 
     def finish(self, prompt_tokens: int, completion_tokens: int, estimated: bool, status: str,
                status_code: int = 200, error: str = "") -> None:
-        """Settle the reservation with the tokens used and queue the usage record."""
-        used = prompt_tokens + completion_tokens
+        """Settle the reservation with the tokens used and queue the usage record (once)."""
         spec = self.spec
+        if self.stream_slot is not None:
+            current_app.extensions["quota_ledger"].release_stream(self.principal.id, self.stream_slot)
+            self.stream_slot = None
+        if self.charge is None or self.charge.settled:
+            return
         metrics.observe_llm("gateway", spec.provider if spec else "", spec.name if spec else self.model, status,
                             prompt_tokens, completion_tokens, self.first_token_ms)
-        current_app.extensions["quota_ledger"].settle(self.principal.id, self.principal.quota, self.reserved, used)
-        self.reserved = used
-        cost = (prompt_tokens * spec.input_price + completion_tokens * spec.output_price) / 1e6 if spec else 0.0
-        usage_service.record(
-            api_key_id=str(self.principal.id), account_id=str(self.principal.account_id), endpoint=self.endpoint,
-            model=self.model, provider=spec.provider if spec else "", is_stream=self.is_stream,
-            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, estimated=estimated,
-            cost_usd=cost, latency_ms=int((time.perf_counter() - self.started) * 1000),
-            first_token_ms=self.first_token_ms, status=status, status_code=status_code, error=error,
-        )
+        self.charge.started, self.charge.first_token_ms = self.started, self.first_token_ms
+        self.charge.settle(prompt_tokens, completion_tokens, estimated, status, status_code, error, spec=spec)
 
 
 def list_models(principal: KeyPrincipal) -> dict:
@@ -107,33 +105,70 @@ def list_models(principal: KeyPrincipal) -> dict:
     ]}
 
 
-def chat_completions(principal: KeyPrincipal, body: dict) -> dict | StreamRelay:
+def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gateway",
+                     app_surface: bool = False) -> dict | StreamRelay:
     """Relay one chat completion → the upstream's JSON, or (``stream``) an iterator of SSE frames
-    ending with ``data: [DONE]``. Raises 403/404/429/502/504 ``AppError``s before any byte."""
+    ending with ``data: [DONE]``. Raises 403/404/429/502/504 ``AppError``s before any byte.
+
+    ``max_tokens`` (or ``max_completion_tokens``) is capped at the model's ``max_output`` (and set
+    to it when absent), so the reservation — estimated prompt + ``max_tokens`` x ``n`` at the
+    dearest fallback's price — bounds what the upstream can bill. ``surface`` names the route
+    family in the usage log; ``app_surface``: the route serves the key's bound app (seed 001's
+    voice engine), so a key bound to an app may use it."""
+    if principal.app_id is not None and not app_surface:
+        raise ModelNotAllowedError(f"This API key is bound to an app: it may only call that app "
+                                   f"(POST /v1/apps/{principal.app_id}/chat)")
     model = body["model"]
     stream = bool(body.get("stream"))
     specs = _resolve(principal, model)
     body = vision_service.inline_remote_images(body)  # client image URLs: public addresses only
     call = Call(principal, model, "chat.completions", stream)
-    prompt_estimate = estimate_messages_tokens(body["messages"])
-    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or specs[0].max_output
-    reservation = prompt_estimate + int(max_tokens)
-    _rate_limit(principal, reservation)
-    call.reserved = reservation
-    if not current_app.extensions["quota_ledger"].reserve(principal.id, principal.quota, principal.used_quota,
-                                                          call.reserved):
-        call.reserved = 0
-        metrics.QUOTA_REFUSALS.labels("quota").inc()
-        raise QuotaExceededError(f"The API key's quota is used up (this request may need {reservation} "
-                                 "tokens: estimated prompt + max_tokens)")
+    prompt_estimate = estimate_messages_tokens(body["messages"]) + IMAGE_TOKENS * _images(body["messages"])
+    n = max(int(body.get("n") or 1), 1)
+    completion_max = n * max(_max_tokens(body, spec) for spec in specs)
+    _rate_limit(principal, prompt_estimate + completion_max)
+    if stream and principal.max_streams is not None:
+        call.stream_slot = current_app.extensions["quota_ledger"].acquire_stream(
+            principal.id, principal.max_streams, current_app.config["LLM_TOTAL_TIMEOUT_S"] + 60)
+        if call.stream_slot is None:
+            metrics.QUOTA_REFUSALS.labels("streams").inc()
+            raise RateLimitedError(f"Too many open streams: at most {principal.max_streams} at once for this API key")
+    try:
+        call.charge = metering.reserve(principal.account_id, specs, prompt_estimate, completion_max, surface=surface,
+                                       endpoint="chat.completions", key_id=principal.id, model=model, is_stream=stream)
+    except AppError:
+        call.finish(0, 0, False, "refused")  # frees the stream slot
+        raise
     if stream:
         return _stream(call, body, specs, prompt_estimate)
     return _complete(call, body, specs, prompt_estimate)
 
 
+# Prompt tokens held per image part (a 1024x1024 image is 765 at OpenAI's high detail); the
+# settlement uses the upstream's real count.
+IMAGE_TOKENS = 1500
+
+
+def _images(messages: list) -> int:
+    return sum(1 for m in messages if isinstance(m, dict) and isinstance(m.get("content"), list)
+               for part in m["content"] if isinstance(part, dict) and part.get("type") == "image_url")
+
+
+def _max_tokens(body: dict, spec: ModelSpec) -> int:
+    """The client's ``max_completion_tokens``/``max_tokens`` capped at the model's ``max_output``."""
+    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    return min(int(requested), spec.max_output) if requested else spec.max_output
+
+
+def _upstream_body(body: dict, spec: ModelSpec) -> dict:
+    """The client's body for ``spec``: its upstream name and the capped ``max_tokens``."""
+    field_name = "max_completion_tokens" if body.get("max_completion_tokens") else "max_tokens"
+    return {**body, "model": spec.name, field_name: _max_tokens(body, spec)}
+
+
 def _complete(call: Call, body: dict, specs: list[ModelSpec], prompt_estimate: int) -> dict:
     def attempt(spec: ModelSpec) -> dict:
-        return _relay(spec).post_json("chat/completions", {**body, "model": spec.name})
+        return _relay(spec).post_json("chat/completions", _upstream_body(body, spec))
 
     result = _with_fallbacks(call, specs, attempt)
     usage = result.get("usage") or {}
@@ -150,11 +185,16 @@ def _stream(call: Call, body: dict, specs: list[ModelSpec], prompt_estimate: int
     stack = contextlib.ExitStack()
 
     def attempt(spec: ModelSpec):
-        upstream_body = {**body, "model": spec.name,
+        upstream_body = {**_upstream_body(body, spec),
                          "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
         return stack.enter_context(_relay(spec).stream_lines("chat/completions", upstream_body))
 
-    lines = _with_fallbacks(call, specs, attempt)  # errors here keep their HTTP status
+    try:
+        lines = _with_fallbacks(call, specs, attempt)  # errors here keep their HTTP status
+    except BaseException:
+        call.finish(0, 0, False, "error", 502, "no upstream answered")  # no-op when already settled
+        stack.close()
+        raise
     return StreamRelay(current_app._get_current_object(), call, lines, stack, wants_usage, prompt_estimate)
 
 
@@ -248,7 +288,7 @@ def _with_fallbacks(call: Call, specs: list[ModelSpec], attempt):
         try:
             result = attempt(spec)
             if index:
-                metrics.GATEWAY_FALLBACKS.labels(call.model).inc()
+                metrics.GATEWAY_FALLBACKS.labels(metrics.model_label(call.model)).inc()
             return result
         except ProviderBadRequest as exc:
             call.finish(0, 0, False, "error", exc.status or 400, exc.message)
@@ -277,13 +317,15 @@ def embeddings(principal: KeyPrincipal, body: dict) -> dict:
         raise ModelNotFoundError(f"The model '{body['model']}' is not an embedding model here (use '{model.name}')")
     if principal.models and model.name not in principal.models:
         raise ModelNotAllowedError(f"This API key may not use the model '{model.name}'")
+    if principal.app_id is not None:
+        raise ModelNotAllowedError(f"This API key is bound to an app: it may only call that app "
+                                   f"(POST /v1/apps/{principal.app_id}/chat)")
     texts = [body["input"]] if isinstance(body["input"], str) else list(body["input"])
     tokens = sum(model.count_tokens(t) for t in texts)
     _rate_limit(principal, tokens)
-    call = Call(principal, model.name, "embeddings", False, reserved=tokens)
-    if not current_app.extensions["quota_ledger"].reserve(principal.id, principal.quota, principal.used_quota, tokens):
-        metrics.QUOTA_REFUSALS.labels("quota").inc()
-        raise QuotaExceededError()
+    call = Call(principal, model.name, "embeddings", False, spec=embedding_spec(model.name))
+    call.charge = metering.reserve(principal.account_id, call.spec, tokens, 0, surface="embedding",
+                                   endpoint="embeddings", key_id=principal.id, model=model.name)
     try:
         vectors = model.embed(texts)
     except ProviderError as exc:
@@ -301,53 +343,26 @@ def embeddings(principal: KeyPrincipal, body: dict) -> dict:
 def app_chat(principal: KeyPrincipal, app_id: uuid.UUID, query: str, conversation_id: uuid.UUID | None,
              end_user_id: str | None, stream: bool) -> dict | Iterator[tuple[str, dict]]:
     """Open API: a turn of the key's account's **published** app → the message (blocking) or the
-    studio's SSE events (API.md A "Debug-chat SSE"). The key's quota, limits, usage and allow-list
-    (by the app's model) apply as for ``/v1/chat/completions``. A key bound to an app may only
-    call that app (403)."""
+    studio's SSE events (API.md A "Debug-chat SSE"). The key's cap, the account's balance, the
+    key's limits and allow-list (by the app's model) apply as for ``/v1/chat/completions``; the
+    turn is metered by ``chat_service`` (surface ``app_api``). A key bound to an app may only call
+    that app (403)."""
     if principal.app_id is not None and principal.app_id != app_id:
         raise ModelNotAllowedError("This API key is bound to another app")
     turn = chat_service.prepare_api_turn(principal.account_id, app_id, query, conversation_id, end_user_id)
     if principal.models and turn.model not in principal.models:
         raise ModelNotAllowedError(f"This API key may not use the model '{turn.model}' of this app")
-    spec = model_service.get_model(turn.provider, turn.model)
-    call = Call(principal, turn.model, "apps.chat", stream, spec=spec)
-    estimate = estimate_messages_tokens(turn.messages) + int(turn.parameters.get("max_tokens") or spec.max_output)
-    _rate_limit(principal, estimate)
-    if not current_app.extensions["quota_ledger"].reserve(principal.id, principal.quota, principal.used_quota, estimate):
-        metrics.QUOTA_REFUSALS.labels("quota").inc()
-        raise QuotaExceededError()
-    call.reserved = estimate
+    _rate_limit(principal, estimate_messages_tokens(turn.messages) + int(turn.parameters["max_tokens"]))
+    turn.surface, turn.key_id, turn.endpoint = "app_api", principal.id, "apps.chat"
     if not stream:
-        try:
-            message = chat_service.complete_debug_turn(turn)
-        except AppError as exc:
-            call.finish(0, 0, False, "error", exc.status, exc.message)
-            raise
-        _finish_app_turn(call, turn.message_id)
-        return message
-    return _app_events(current_app._get_current_object(), call, turn)
+        return chat_service.complete_debug_turn(turn)
+    return chat_service.stream_debug_turn(turn)
 
 
-def _app_events(app, call: Call, turn) -> Iterator[tuple[str, dict]]:
-    events = chat_service.stream_debug_turn(turn)
-    try:
-        yield from events
-    finally:
-        events.close()  # a client gone mid-stream: the service saves the partial answer first
-        with app.app_context():
-            _finish_app_turn(call, turn.message_id)
-
-
-def _finish_app_turn(call: Call, message_id: uuid.UUID) -> None:
-    """Settle the quota and record usage from the saved message."""
-    message = chat_service.get_message_usage(message_id)
-    if message is None:
-        call.finish(0, 0, False, "error", 500, "the turn was not saved")
-        return
-    call.first_token_ms = message["first_token_ms"]
-    status = {"normal": "success", "stop": "stop"}.get(message["status"], "error")
-    call.finish(message["prompt_tokens"], message["completion_tokens"], message["estimated"], status,
-                200 if status != "error" else 502, message["error"])
+def embedding_spec(name: str) -> ModelSpec:
+    """The embedding model as a priced spec: ``EMBEDDING_PRICE`` USD per 1M tokens (0: free)."""
+    return ModelSpec(name=name, provider="embedding", kind="embedding",
+                     input_price=float(current_app.config["EMBEDDING_PRICE"]))
 
 
 def _resolve(principal: KeyPrincipal, model: str) -> list[ModelSpec]:

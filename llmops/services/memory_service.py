@@ -16,11 +16,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from llmops.errors import FailError
+from llmops.errors import FailError, QuotaExceededError
 from llmops.extensions import db
 from llmops.models import Conversation, Message
 from llmops.models.base import utcnow
-from llmops.services import app_service, model_service
+from llmops.providers.tokens import estimate_messages_tokens
+from llmops.services import app_service, metering, model_service
 
 FOLD_TASK = "llmops.tasks.memory.fold_round"
 SUMMARY_MAX_CHARS = 4000
@@ -72,7 +73,8 @@ def fold_round(message_id: uuid.UUID) -> str | None:
             db.session.commit()
             return None
         version, current = conversation.summary_version, conversation.summary
-        new_summary = summarize(message.provider, message.model, current, message.query, message.answer)
+        new_summary = summarize(message.provider, message.model, current, message.query, message.answer,
+                                account_id=message.account_id)
         db.session.rollback()  # release the read snapshot before the guarded write
         updated = db.session.execute(
             sa.update(Conversation)
@@ -87,18 +89,35 @@ def fold_round(message_id: uuid.UUID) -> str | None:
     raise FailError(f"could not fold message {message_id}: the summary kept changing")
 
 
-def summarize(provider: str, model: str, summary: str, query: str, answer: str) -> str:
+def summarize(provider: str, model: str, summary: str, query: str, answer: str,
+              account_id: uuid.UUID | None = None) -> str:
     """Ask the model for the new summary; if it returns nothing usable, append the lines
-    themselves (so memory never silently drops a round). Raises ``ProviderError``."""
-    client = model_service.get_chat_client(provider)
+    themselves (so memory never silently drops a round). Raises ``ProviderError``.
+
+    With ``account_id`` the call is metered (surface ``memory``) and charged to that account;
+    when its balance cannot cover the call the lines are appended without calling the model."""
     new_lines = f"Human: {query}\nAI: {answer}"
     prompt = (f"Current summary:\n{summary or '(empty)'}\n\nNew lines of conversation:\n{new_lines}\n\n"
               "New summary:")
-    result = client.complete(
-        model,
-        [{"role": "system", "content": SUMMARY_INSTRUCTIONS}, {"role": "user", "content": prompt}],
-        temperature=0.2, max_tokens=SUMMARY_MAX_TOKENS,
-    )
+    messages = [{"role": "system", "content": SUMMARY_INSTRUCTIONS}, {"role": "user", "content": prompt}]
+    charge, max_tokens = None, SUMMARY_MAX_TOKENS
+    if account_id is not None:
+        spec = model_service.get_model(provider, model)
+        max_tokens = min(SUMMARY_MAX_TOKENS, spec.max_output)
+        try:
+            charge = metering.reserve(account_id, spec, estimate_messages_tokens(messages), max_tokens,
+                                      surface="memory", endpoint="memory.fold", model=model, direct=True)
+        except QuotaExceededError:
+            return f"{summary}\n{new_lines}".strip()[-SUMMARY_MAX_CHARS:]
+    try:
+        client = model_service.get_chat_client(provider)
+        result = client.complete(model, messages, temperature=0.2, max_tokens=max_tokens)
+    except BaseException as exc:
+        if charge is not None:
+            charge.settle(0, 0, False, "error", getattr(exc, "status", None) or 502, str(exc)[:500])
+        raise
+    if charge is not None:
+        charge.settle(result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.estimated, "success")
     text = result.content.strip()
     if not text:
         text = f"{summary}\n{new_lines}".strip()

@@ -146,10 +146,15 @@ def prepare_turn(account_id: uuid.UUID, number: int, message: str, kb_id: uuid.U
     return chat_service.prepare_model_turn(account_id, conversation, config, message, api_key)
 
 
-def stream_events(turn: chat_service.DebugTurn) -> Iterator[tuple[str, str]]:
+def stream_events(turn: chat_service.DebugTurn) -> chat_service.TurnEvents:
     """Run the turn → seed 000's events (see the module docstring). Closing early (the client
-    went away) saves the partial answer as ``stop``, as every chat does."""
+    went away) saves the partial answer as ``stop``, as every chat does. The turn is metered
+    (reserved now: 429 before the stream when the balance cannot cover it)."""
     events = chat_service.stream_debug_turn(turn)
+    return chat_service.TurnEvents(turn, _seed000_events(events))
+
+
+def _seed000_events(events: chat_service.TurnEvents) -> Iterator[tuple[str, str]]:
     answer: list[str] = []
     try:
         for name, data in events:

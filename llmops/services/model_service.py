@@ -10,9 +10,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from llmops import metrics
 from llmops.errors import FailError, NotFoundError, ServiceUnavailableError, ValidateError
 from llmops.extensions import db
-from llmops.models import ActiveModel, ProviderOverride
+from llmops.models import ActiveModel, ModelPrice, ProviderOverride
 from llmops.models.base import unix, utcnow
 from llmops.providers.chat import ChatClient
 from llmops.providers.errors import ModelNotFound
@@ -47,15 +48,22 @@ def get_registry() -> ModelRegistry:
                 {"provider": r.provider, "base_url": r.base_url, "api_key_env": r.api_key_env, "enabled": r.enabled}
                 for r in rows
             ],
+            prices=[
+                {"provider": p.provider, "model": p.model, "kind": p.kind, "input_price": p.input_price,
+                 "output_price": p.output_price, "context_window": p.context_window, "max_output": p.max_output}
+                for p in db.session.execute(sa.select(ModelPrice)).scalars()
+            ],
         )
+        metrics.set_model_labels(registry.label)
         cache.update(registry=registry, expires=now + REGISTRY_TTL_S)
         return registry
 
 
-def get_model(provider: str, model: str) -> ModelSpec:
-    """The model's spec; raises ``ValidateError`` naming ``model_config.provider`` when unknown."""
+def get_model(provider: str, model: str, allow_unlisted: bool = False) -> ModelSpec:
+    """The model's spec; raises ``ValidateError`` naming ``model_config.provider`` when unknown
+    (or unlisted under a provider that needs a key, ``ModelRegistry.model``)."""
     try:
-        return get_registry().model(provider, model)
+        return get_registry().model(provider, model, allow_unlisted)
     except ModelNotFound as exc:
         raise ValidateError(str(exc), data={"model_config.provider": [str(exc)]}) from exc
 
@@ -249,3 +257,30 @@ def active_model_name(kind: str) -> str:
     if not get_registry().is_configured(provider):
         raise ServiceUnavailableError(f"the active {kind} model's provider '{provider}' is not configured")
     return f"{provider}/{model}"
+
+
+def list_model_prices() -> list[dict]:
+    """Models admins added or re-priced (``POST /admin/models``), prices in USD per 1M tokens."""
+    rows = db.session.scalars(sa.select(ModelPrice).order_by(ModelPrice.provider, ModelPrice.model)).all()
+    return [_price_to_dict(r) for r in rows]
+
+
+def set_model_price(provider: str, model: str, input_price: float, output_price: float, kind: str = "language",
+                    context_window: int | None = None, max_output: int | None = None) -> dict:
+    """Add ``model`` under ``provider`` (or re-price a listed one): prices in USD per 1M tokens
+    (= credits per token); every process sees it within ``REGISTRY_TTL_S``."""
+    if provider not in get_registry().providers:
+        raise ValidateError(f"unknown provider '{provider}'", data={"provider": ["unknown provider"]})
+    row = db.session.get(ModelPrice, (provider, model)) or ModelPrice(provider=provider, model=model)
+    row.kind, row.input_price, row.output_price = kind, input_price, output_price
+    row.context_window, row.max_output, row.updated_at = context_window, max_output, utcnow()
+    db.session.add(row)
+    db.session.commit()
+    current_app.extensions.pop("model_registry", None)
+    return _price_to_dict(row)
+
+
+def _price_to_dict(row: ModelPrice) -> dict:
+    return {"provider": row.provider, "model": row.model, "kind": row.kind, "input_price": row.input_price,
+            "output_price": row.output_price, "unit": "USD per 1M tokens", "context_window": row.context_window,
+            "max_output": row.max_output, "updated_at": unix(row.updated_at)}

@@ -1,10 +1,12 @@
 """Redeem codes (API.md A ``POST /admin/redeem-codes``, C4 ``/api/redeem``; seed 004).
 
-A code is 24 random characters shown once to the admin who generates it; only its SHA-256 is
-stored. Redeeming is one conditional ``UPDATE ... WHERE redeemed_at IS NULL`` in the same
-transaction as the credit to the key's quota, so a code credits exactly one key once under any
-concurrency. Unknown, used and expired codes get one generic answer (no oracle for guessing);
-the routes are also rate limited per key and per IP.
+A code is worth ``quota`` credits (1 credit = 1e-6 USD) and tops up the balance of the account
+that redeems it — with any of its API keys (seed 004's ``POST /api/redeem``) or from the studio
+(``POST /account/redeem``). It is 24 random characters shown once to the admin who generates it;
+only its SHA-256 is stored. Redeeming is one conditional ``UPDATE ... WHERE redeemed_at IS NULL``
+in the same transaction as the credit to the account and its ledger row, so a code credits
+exactly one account once under any concurrency. Unknown, used and expired codes get one generic
+answer (no oracle for guessing); the routes are also rate limited per key or account and per IP.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
 from llmops.errors import FailError
 from llmops.extensions import db
-from llmops.models import ApiKey, RedeemCode
+from llmops.models import RedeemCode
 from llmops.models.base import unix, utcnow
-from llmops.services.api_key_service import KeyPrincipal, forget_principal
+from llmops.services import balance_service
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get typed by hand
 GENERIC_ERROR = "The code is invalid or has already been used"
@@ -32,7 +33,7 @@ def _hash(code: str) -> str:
 
 
 def generate(count: int, quota: int, expires_at: int | None = None, created_by: uuid.UUID | None = None) -> list[str]:
-    """``count`` new codes worth ``quota`` tokens each → the plain codes (``XXXX-XXXX-...``)."""
+    """``count`` new codes worth ``quota`` credits each → the plain codes (``XXXX-XXXX-...``)."""
     now, expiry = utcnow(), None if expires_at is None else datetime.fromtimestamp(expires_at, UTC).replace(tzinfo=None)
     codes = []
     for _ in range(count):
@@ -46,31 +47,33 @@ def generate(count: int, quota: int, expires_at: int | None = None, created_by: 
 
 
 def peek(code: str) -> dict:
-    """What a valid, unused code is worth; the generic error otherwise."""
+    """What a valid, unused code is worth (``quota``, credits); the generic error otherwise."""
     row = _usable(code)
     return {"quota": row.quota, "expires_at": unix(row.expires_at), "status": "valid"}
 
 
-def redeem(principal: KeyPrincipal, code: str) -> dict:
-    """Credit the calling key with the code's quota, exactly once → the key's new quota."""
-    if principal.quota is None:
-        raise FailError("This API key has no quota limit: there is nothing to add a code to")
+def redeem(account_id: uuid.UUID, code: str, key_id: uuid.UUID | None = None) -> dict:
+    """Credit the account with the code's credits, exactly once → ``{credited, balance}``
+    (credits). ``key_id``: the API key it was redeemed with (seed 004), if any."""
     now = utcnow()
     table = RedeemCode.__table__
     claimed = db.session.execute(
         table.update().where(table.c.code_hash == _hash(code), table.c.redeemed_at.is_(None),
                              sa.or_(table.c.expires_at.is_(None), table.c.expires_at > now))
-        .values(redeemed_at=now, redeemed_by_key_id=principal.id).returning(table.c.quota)).first()
+        .values(redeemed_at=now, redeemed_by_key_id=key_id, redeemed_by_account_id=account_id)
+        .returning(table.c.quota, table.c.id)).first()
     if claimed is None:
         db.session.rollback()
         raise FailError(GENERIC_ERROR)
     credit = int(claimed.quota)
-    db.session.execute(sa.update(ApiKey).where(ApiKey.id == principal.id).values(quota=ApiKey.quota + credit))
-    new_quota = db.session.scalar(sa.select(ApiKey.quota).where(ApiKey.id == principal.id))
-    db.session.commit()
-    current_app.extensions["quota_ledger"].credit(principal.id, credit)
-    forget_principal(principal.id)
-    return {"credited": credit, "quota": new_quota}
+    try:
+        balance = balance_service.apply(account_id, credit, "redeem", f"redeem code {claimed.id}")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    balance_service.committed(account_id, credit)
+    return {"credited": credit, "balance": balance}
 
 
 def _usable(code: str) -> RedeemCode:

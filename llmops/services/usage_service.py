@@ -4,8 +4,10 @@
 process's buffer; a background flusher sends the buffer every ``USAGE_FLUSH_INTERVAL_S`` (or
 ``USAGE_FLUSH_BATCH`` records) as one message to the ``usage`` queue, and the worker's
 ``write_usage`` inserts the batch in one statement. ``request_id`` is unique, so a batch delivered
-twice is written once. When the quota ledger lives in Redis, ``write_usage`` also adds the
-batch's tokens to ``api_key.used_quota`` (the database ledger already did it on settle).
+twice is written once. Each record with a cost also becomes an ``account_ledger`` row (kind
+``usage``, one per settled call). When the quota ledger lives in Redis, ``write_usage`` also
+applies the batch's costs (credits) to ``account.balance``/``used`` and ``api_key.used_quota``
+(the database ledger already did that when the call settled).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from llmops.extensions import db
-from llmops.models import ApiKey, UsageLog
+from llmops.models import Account, AccountLedger, ApiKey, UsageLog
 
 WRITE_USAGE_TASK = "llmops.tasks.usage.write_usage"
 MAX_BUFFERED = 100_000
@@ -95,7 +97,7 @@ def write_usage(records: list[dict]) -> int:
         return 0
     ids = [r["request_id"] for r in records]
     seen = set(db.session.scalars(sa.select(UsageLog.request_id).where(UsageLog.request_id.in_(ids))))
-    rows, per_key, last_used = [], defaultdict(int), {}
+    rows, per_key, last_used, charges = [], defaultdict(int), {}, []
     for r in records:
         if r["request_id"] in seen:
             continue
@@ -108,16 +110,21 @@ def write_usage(records: list[dict]) -> int:
             "provider": r.get("provider", ""), "is_stream": bool(r.get("is_stream")),
             "prompt_tokens": int(r.get("prompt_tokens", 0)), "completion_tokens": int(r.get("completion_tokens", 0)),
             "estimated": bool(r.get("estimated")), "cost_usd": float(r.get("cost_usd", 0.0)),
+            "cost_credits": int(r.get("cost_credits", 0)), "surface": str(r.get("surface") or "gateway")[:20],
             "latency_ms": int(r.get("latency_ms", 0)), "first_token_ms": r.get("first_token_ms"),
             "status": r["status"], "status_code": int(r.get("status_code", 200)), "error": (r.get("error") or "")[:2000],
             "created_at": created,
         })
         if key_id is not None:
-            per_key[key_id] += int(r.get("prompt_tokens", 0)) + int(r.get("completion_tokens", 0))
+            per_key[key_id] += int(r.get("cost_credits", 0))
             last_used[key_id] = max(last_used.get(key_id, created), created)
+        if int(r.get("cost_credits", 0)) > 0:
+            charges.append((r, created))
     if rows:
         db.session.execute(sa.insert(UsageLog), rows)
     persisted = current_app.extensions["quota_ledger"].persists_usage
+    for r, created in charges:
+        _ledger_usage(r, created, persisted)
     for key_id, when in last_used.items():
         values = {"last_used_at": when}
         if not persisted:
@@ -125,3 +132,20 @@ def write_usage(records: list[dict]) -> int:
         db.session.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(**values))
     db.session.commit()
     return len(rows)
+
+
+def _ledger_usage(record: dict, created: datetime, persisted: bool) -> None:
+    """The ledger row of one settled call; with the Redis ledger, apply its cost to the account
+    first (the database ledger applied it when the call settled and sent the balance after it)."""
+    cost, account_id = int(record["cost_credits"]), uuid.UUID(record["account_id"])
+    balance = record.get("balance_after")
+    if not persisted:
+        balance = db.session.execute(sa.update(Account).where(Account.id == account_id).values(
+            balance=Account.balance - cost, used=Account.used + cost).returning(Account.balance)).scalar()
+    elif balance is None:
+        balance = db.session.scalar(sa.select(Account.balance).where(Account.id == account_id))
+    if balance is None:
+        return  # the account is gone
+    db.session.add(AccountLedger(account_id=account_id, delta=-cost, balance_after=int(balance), kind="usage",
+                                 reason=f"{record.get('surface') or 'gateway'} {record['model']}"[:500],
+                                 request_id=record["request_id"], created_at=created))

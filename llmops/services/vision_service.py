@@ -48,7 +48,7 @@ def recognize(principal: KeyPrincipal, image: bytes, model: str | None) -> dict:
     mime = image_mime_type(image)
     name = model or model_service.active_model_name("vision")
     data_url = f"data:{mime};base64,{base64.b64encode(image).decode()}"
-    result = gateway_service.chat_completions(principal, {
+    result = gateway_service.chat_completions(principal, surface="vision", body={
         "model": name, "max_tokens": 300, "temperature": 0,
         "messages": [{"role": "user", "content": [{"type": "text", "text": PROMPT},
                                                   {"type": "image_url", "image_url": {"url": data_url}}]}],

@@ -97,7 +97,8 @@ def rag_stream(principal: KeyPrincipal, body: dict) -> Iterator[str]:
             if block:
                 request["messages"] = [{"role": "system", "content": "Answer from the context when it is relevant."
                                         + block}, *request["messages"]]
-        relay = gateway_service.chat_completions(principal, {**request, "stream": True})
+        relay = gateway_service.chat_completions(principal, {**request, "stream": True}, surface="voice",
+                                                 app_surface=True)
         yield from relay
     except AppError as exc:
         error = {"message": exc.message, "type": exc.openai_type or "api_error", "param": None, "code": exc.openai_code}
@@ -121,7 +122,8 @@ def open_audio(principal: KeyPrincipal, body: dict) -> Iterator[str]:
     streaming, so the first audio leaves after the first sentence, not the whole answer.
     Raises the gateway's errors (401/403/404/429/5xx) before the first byte.
     """
-    relay = gateway_service.chat_completions(principal, {**upstream_body(body), "stream": True})
+    relay = gateway_service.chat_completions(principal, {**upstream_body(body), "stream": True}, surface="voice",
+                                             app_surface=True)
     config = current_app.config
     return _audio_frames(relay, EspeakTTS(timeout_s=config["TTS_TIMEOUT_S"], max_output_bytes=config["TTS_MAX_OUTPUT_BYTES"]))
 

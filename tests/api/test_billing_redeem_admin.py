@@ -11,6 +11,7 @@ from llmops.models.base import utcnow
 from llmops.services import billing_service, redeem_service
 from tests.api.test_api_keys import new_key
 from tests.api.test_gateway import MODEL, flush, sdk
+from tests.conftest import register
 
 
 def bearer(plain: str) -> dict:
@@ -31,7 +32,7 @@ def test_pricing_is_public_and_lists_prices(client):
 def test_billing_subscription_and_usage_shapes(app, client, auth, fake):
     key = new_key(client, auth, quota=1_000_000)
     sub = client.get("/v1/dashboard/billing/subscription", headers=bearer(key["key"])).get_json()
-    assert sub["object"] == "billing_subscription" and sub["hard_limit_usd"] == 2.0  # 1M tokens at 500k/USD
+    assert sub["object"] == "billing_subscription" and sub["hard_limit_usd"] == 1.0  # 1M credits = 1 USD
     assert set(sub) == {"object", "has_payment_method", "soft_limit_usd", "hard_limit_usd", "system_hard_limit_usd",
                         "access_until"}
     with app.app_context():
@@ -93,26 +94,28 @@ def test_redeem_codes_credit_once_and_answer_generically(app, client, auth, admi
     created = client.post("/admin/redeem-codes", json={"count": 2, "quota": 500}, headers=admin_auth)
     assert created.status_code == 201
     first, second = created.get_json()["data"]["codes"]
-    key = new_key(client, auth, quota=100)
+    key = new_key(client, auth)  # any key of the account, capped or not
     ip = own_address()
     peek = client.get(f"/api/redeem?code={first}", headers=bearer(key["key"]), **ip).get_json()
     assert peek["data"] == {"quota": 500, "expires_at": None, "status": "valid"}
     redeemed = client.post("/api/redeem", json={"code": first.lower()}, headers=bearer(key["key"]), **ip)
-    assert redeemed.status_code == 200 and redeemed.get_json()["data"] == {"credited": 500, "quota": 600}
+    assert redeemed.status_code == 200 and redeemed.get_json()["data"] == {"credited": 500, "balance": 500}
     again = client.post("/api/redeem", json={"code": first}, headers=bearer(key["key"]), **ip)
     unknown = client.post("/api/redeem", json={"code": "NOPE-NOPE"}, headers=bearer(key["key"]), **ip)
     assert again.status_code == unknown.status_code == 400
     assert again.get_json()["message"] == unknown.get_json()["message"] == redeem_service.GENERIC_ERROR
     assert client.get(f"/api/redeem?code={first}", headers=bearer(key["key"]), **ip).status_code == 400
-    listed = client.get("/api-keys", headers=auth).get_json()["data"]["list"]
-    assert next(k for k in listed if k["id"] == key["id"])["quota"] == 600
+    assert client.get("/account", headers=auth).get_json()["data"]["balance"] == 500  # the account, not the key
+    ledger = client.get("/account/ledger", headers=auth).get_json()["data"]["list"]
+    assert [(r["kind"], r["delta"], r["balance_after"]) for r in ledger] == [("redeem", 500, 500)]
     assert client.post("/api/redeem", json={"code": second}, **ip).status_code == 401  # needs a key
 
 
-def test_one_code_redeemed_in_parallel_credits_once(app, client, auth):
+def test_one_code_redeemed_in_parallel_credits_once(app, client):
     with app.app_context():
         code = redeem_service.generate(1, 1000)[0]
-    keys = [new_key(client, auth, quota=0) for _ in range(8)]
+    accounts = [register(client) for _ in range(8)]
+    keys = [new_key(client, a) for a in accounts]
 
     def attempt(plain):
         return app.test_client().post("/api/redeem", json={"code": code}, headers=bearer(plain),
@@ -121,8 +124,8 @@ def test_one_code_redeemed_in_parallel_credits_once(app, client, auth):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(attempt, [k["key"] for k in keys]))
     assert sorted(statuses) == [200] + [400] * 7
-    quotas = [k["quota"] for k in client.get("/api-keys", headers=auth).get_json()["data"]["list"]]
-    assert sorted(quotas) == [0] * 7 + [1000]
+    balances = [client.get("/account", headers=a).get_json()["data"]["balance"] for a in accounts]
+    assert sorted(balances) == [0] * 7 + [1000]
 
 
 def test_redeem_guessing_is_slowed_down(app, client, auth):

@@ -14,6 +14,7 @@ from llmops.models import ApiKey, UsageLog
 from llmops.services import usage_service
 from tests.api.test_api_keys import new_key
 from tests.fakes.upstream import FakeUpstream
+from tests.money import FAKE_CALL_COST, balance, grant
 
 MODEL = "smollm2-135m"
 
@@ -45,15 +46,18 @@ def key(app, client, auth, fake):
     return new_key(client, auth, quota=100_000)
 
 
-def test_non_stream_completion_and_exact_usage(app, key, fake):
+def test_non_stream_completion_and_exact_usage(app, auth, key, fake, priced):
+    grant(app, auth["X-Email"], 10_000)
     result = sdk(app, key["key"]).chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=50)
+        model=priced, messages=[{"role": "user", "content": "Hi"}], max_tokens=50)
     assert result.choices[0].message.content == "Hello, world!"
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (11, 4)
     records = flush(app)
     assert len(records) == 1 and records[0]["status"] == "success" and not records[0]["estimated"]
-    assert records[0]["provider"] == "local" and records[0]["model"] == MODEL
-    assert key_row(app, key["id"]).used_quota == 15  # the reservation was settled to the real usage
+    assert records[0]["provider"] == "local" and records[0]["model"] == priced
+    assert records[0]["cost_credits"] == FAKE_CALL_COST and records[0]["surface"] == "gateway"
+    assert key_row(app, key["id"]).used_quota == FAKE_CALL_COST  # the reservation was settled to the real cost
+    assert balance(app, auth["X-Email"]) == (10_000 - FAKE_CALL_COST, FAKE_CALL_COST)
 
 
 def test_stream_with_include_usage(app, key, fake):
@@ -109,13 +113,14 @@ def test_errors_have_openai_shape_and_status(app, client, auth, key, fake):
     assert "fake failure 400" in str(rejected.value)
 
 
-def test_over_quota_is_refused_before_the_upstream(app, client, auth, fake):
-    small = new_key(client, auth, quota=30)
+def test_over_quota_is_refused_before_the_upstream(app, client, auth, fake, priced):
+    grant(app, auth["X-Email"], 1000)
+    small = new_key(client, auth, quota=30)  # credits: the first call holds 7 + 10 x 2 = 27, costs 19
     client_ = sdk(app, small["key"])
-    client_.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=10)
+    client_.chat.completions.create(model=priced, messages=[{"role": "user", "content": "Hi"}], max_tokens=10)
     calls = len(fake.requests)
     with pytest.raises(openai.RateLimitError) as refused:
-        client_.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=10)
+        client_.chat.completions.create(model=priced, messages=[{"role": "user", "content": "Hi"}], max_tokens=10)
     assert refused.value.body["code"] == "insufficient_quota" and len(fake.requests) == calls
 
 
@@ -141,15 +146,16 @@ def test_models_and_embeddings(app, key):
     assert np.allclose(floats.data[0].embedding, result.data[0].embedding, atol=1e-6)
 
 
-def test_client_going_away_settles_the_reservation(app, key, fake):
+def test_client_going_away_settles_the_reservation(app, auth, key, fake, priced):
     """Closing the response before the end (what the server does when the client disconnects)
     releases the unused reservation and records the request as stopped."""
     from llmops.services import api_key_service, gateway_service
 
+    grant(app, auth["X-Email"], 10_000)
     with app.test_request_context(headers={"Authorization": f"Bearer {key['key']}"}):
         principal = api_key_service.authenticate(f"Bearer {key['key']}")
         relay = gateway_service.chat_completions(principal, {
-            "model": MODEL, "stream": True, "max_tokens": 500, "messages": [{"role": "user", "content": "Hi"}]})
+            "model": priced, "stream": True, "max_tokens": 500, "messages": [{"role": "user", "content": "Hi"}]})
         frames = iter(relay)
         assert next(frames).startswith("data: {")
         relay.close()
@@ -158,7 +164,9 @@ def test_client_going_away_settles_the_reservation(app, key, fake):
 
     sent = estimate_tokens("Hello")  # only the first delta reached the client
     assert record["status"] == "stop" and record["completion_tokens"] == sent and record["estimated"]
-    assert key_row(app, key["id"]).used_quota == record["prompt_tokens"] + sent  # not the 500 reserved
+    cost = record["prompt_tokens"] * 1 + sent * 2  # not the 500 x 2 reserved
+    assert record["cost_credits"] == key_row(app, key["id"]).used_quota == cost
+    assert balance(app, auth["X-Email"]) == (10_000 - cost, cost)
 
 
 @pytest.fixture
@@ -182,8 +190,9 @@ def fallback_app(app, tmp_path):
     secondary.stop()
 
 
-def test_fallback_on_5xx_and_cool_down(fallback_app, client, auth):
+def test_fallback_on_5xx_and_cool_down(app, fallback_app, client, auth):
     other, primary, secondary = fallback_app
+    grant(app, auth["X-Email"], 100_000)
     plain = new_key(client, auth)["key"]
     primary.behaviour.fail_status, primary.behaviour.fail_times = 503, 100
     client_ = sdk(other, plain)

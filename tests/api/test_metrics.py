@@ -3,7 +3,8 @@
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.test_api_keys import new_key
-from tests.api.test_gateway import MODEL, sdk
+from tests.api.test_gateway import sdk
+from tests.money import grant
 
 
 def scrape(client) -> dict:
@@ -20,13 +21,14 @@ def total(samples: dict, name: str, **labels) -> float:
     return sum(s.value for s in samples.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items()))
 
 
-def test_metrics_follow_gateway_traffic(app, client, auth, fake):
+def test_metrics_follow_gateway_traffic(app, client, auth, fake, priced):
+    grant(app, auth["X-Email"], 1000)
     before = scrape(client)
-    key = new_key(client, auth, quota=20)
+    key = new_key(client, auth, quota=20)  # credits: the first call holds 7 + 4 x 2 = 15 and costs 19
     gateway = sdk(app, key["key"])
-    gateway.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+    gateway.chat.completions.create(model=priced, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
     try:
-        gateway.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+        gateway.chat.completions.create(model=priced, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
     except Exception:  # noqa: BLE001 — the second call is over quota on purpose
         pass
     after = scrape(client)

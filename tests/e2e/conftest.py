@@ -35,11 +35,24 @@ def openai_upstream():
 
 
 @pytest.fixture(scope="session")
-def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream, openai_upstream):
+def priced_upstream():
+    """A fake upstream served as the registry's ``vllm`` provider (a key is set, so it is a paid
+    provider: only models an admin adds with a price are served, ``priced_model``); it holds each
+    answer a second so concurrent requests are in flight together."""
+    server = FakeUpstream().start()
+    server.behaviour.first_chunk_delay_s = 1.0
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream, openai_upstream, priced_upstream):
     workdir = tmp_path_factory.mktemp("e2e")
     env = {
         "LLMOPS_BASE_URL_OLLAMA": slow_upstream.base_url,
         "LLMOPS_BASE_URL_OPENAI": openai_upstream.base_url,
+        "LLMOPS_BASE_URL_VLLM": priced_upstream.base_url,
+        "VLLM_API_KEY": "sk-operator-vllm",
         # seed 003's clients send no key: they are charged to this one (imported by tests/e2e/test_seed003.py)
         "SEED003_API_KEY": SEED003_API_KEY,
         "USAGE_FLUSH_INTERVAL_S": "0.5",
@@ -90,3 +103,50 @@ def auth_headers(api) -> dict:
     response = api.post("/auth/register", json=body)
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['data']['access_token']}"}
+
+
+PRICED_MODEL = "vllm/e2e-priced"
+PRICE_IN, PRICE_OUT = 3, 5  # credits per prompt / completion token (USD 3 / 5 per 1M tokens)
+
+
+def sql(stack, statement: str, **params):
+    """Run one statement on the stack's database (e2e set-up only)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(stack.env["DATABASE_URL"])
+    try:
+        with engine.begin() as conn:
+            return conn.execute(sa.text(statement), params).all() if statement.lstrip().upper().startswith("SELECT") \
+                else conn.execute(sa.text(statement), params).rowcount
+    finally:
+        engine.dispose()
+
+
+def flask_cli(stack, *args: str) -> str:
+    """``flask --app wsgi llmops ARGS`` against the stack → its output (asserts success)."""
+    import subprocess
+
+    from bench.harness import BIN
+
+    done = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "llmops", *args], cwd=ROOT, env=stack.env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def priced_model(stack) -> str:
+    """``vllm/e2e-priced``, added by an admin through ``POST /admin/models`` with a price."""
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=stack.api_url, timeout=60) as client:
+        token = client.post("/auth/register", json={"name": "Admin", "email": email, "password": "secret123"}) \
+            .json()["data"]["access_token"]
+        sql(stack, "UPDATE account SET is_admin = true WHERE email = :email", email=email)
+        saved = client.post("/admin/models", headers={"Authorization": f"Bearer {token}"}, json={
+            "provider": "vllm", "model": "e2e-priced", "input_price": PRICE_IN, "output_price": PRICE_OUT,
+            "max_output": 1000})
+        assert saved.status_code == 200, saved.text
+    import time
+
+    time.sleep(5.5)  # every api process re-reads the registry within 5 s
+    return PRICED_MODEL

@@ -69,32 +69,36 @@ def test_openai_sdk_against_the_real_model(stack, key, api, auth_headers):
     rows = usage_rows(stack, created["id"], 3)
     assert [r.status for r in rows] == ["success"] * 3
     assert rows[1].is_stream and rows[1].estimated and rows[1].first_token_ms is not None  # llama.cpp: no stream usage
-    total = sum(r.prompt_tokens + r.completion_tokens for r in rows)
     listed = api.get("/api-keys", headers=auth_headers).json()["data"]["list"]
-    assert next(k for k in listed if k["id"] == created["id"])["used_quota"] == total
+    assert next(k for k in listed if k["id"] == created["id"])["used_quota"] == 0  # the local model is free
 
 
-def test_wrong_key_and_over_quota(stack, key):
+def test_wrong_key_and_over_quota(stack, key, priced_model):
     with pytest.raises(openai.AuthenticationError):
         sdk(stack, "sk-llmops-not-a-key").models.list()
     tiny = key(quota=5)
     with pytest.raises(openai.RateLimitError) as refused:
-        sdk(stack, tiny["key"]).chat.completions.create(model=MODEL, max_tokens=8,
+        sdk(stack, tiny["key"]).chat.completions.create(model=priced_model, max_tokens=8,
                                                         messages=[{"role": "user", "content": "Hi"}])
     assert refused.value.body["code"] == "insufficient_quota"
 
 
-def test_quota_holds_under_concurrent_requests(stack, key, slow_upstream):
-    """12 requests in flight at once (each held a second by the upstream) against a quota that
-    covers exactly 4 reservations: exactly 4 get through, the rest are 429."""
+def test_quota_holds_under_concurrent_requests(stack, api, auth_headers, key, priced_model):
+    """12 requests in flight at once (each held a second by the upstream) against a key's cap that
+    covers exactly 4 reservations (the account has plenty): exactly 4 get through, the rest are 429.
+    The account's balance under the same race: tests/e2e/test_money.py."""
+    from tests.e2e.conftest import PRICE_IN, PRICE_OUT, flask_cli
+
     messages = [{"role": "user", "content": "Hi"}]
-    reservation = estimate_messages_tokens(messages) + 10
+    reservation = estimate_messages_tokens(messages) * PRICE_IN + 10 * PRICE_OUT
+    flask_cli(stack, "grant", api.get("/account", headers=auth_headers).json()["data"]["email"], "1000000",
+              "--reason", "e2e")
     created = key(quota=4 * reservation)
     client = sdk(stack, created["key"])
 
     def call(_):
         try:
-            client.chat.completions.create(model="llama3.2", max_tokens=10, messages=messages)
+            client.chat.completions.create(model=priced_model, max_tokens=10, messages=messages)
             return 200
         except openai.RateLimitError:
             return 429

@@ -25,6 +25,7 @@ class Behaviour:
     send_finish_reason: bool = True
     # answers of the next requests, one list of chunks each (then ``answer_chunks`` again)
     next_answers: list[list[str]] = field(default_factory=list)
+    prompt_tokens: int = 11  # the prompt_tokens of the usage it reports
 
 
 class FakeUpstream:
@@ -87,7 +88,8 @@ class FakeUpstream:
                     return
                 chunks = b.next_answers.pop(0) if b.next_answers else b.answer_chunks
                 text = "".join(chunks)
-                usage = {"prompt_tokens": 11, "completion_tokens": len(chunks), "total_tokens": 11 + len(chunks)}
+                usage = {"prompt_tokens": b.prompt_tokens, "completion_tokens": len(chunks),
+                         "total_tokens": b.prompt_tokens + len(chunks)}
                 if not request.get("stream"):
                     time.sleep(b.first_chunk_delay_s)
                     self._json(200, {

@@ -67,7 +67,8 @@ def chat_completions():
     body = json_body()
     data = CHAT_SCHEMA.load(body)
     model = data["model"] or model_service.active_model_name("language")
-    result = gateway_service.chat_completions(principal, {**body, "model": model, "stream": data["stream"]})
+    result = gateway_service.chat_completions(principal, {**body, "model": model, "stream": data["stream"]},
+                                              surface="seed003")
     if isinstance(result, dict):
         return jsonify(result)
     return Response(result, mimetype="text/event-stream",

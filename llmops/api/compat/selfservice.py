@@ -52,7 +52,7 @@ def peek_redeem_code():
 def redeem_code():
     principal = _principal()
     data = RedeemSchema().load(json_body())
-    return ok(redeem_service.redeem(principal, data["code"]), "code redeemed")
+    return ok(redeem_service.redeem(principal.account_id, data["code"], principal.id), "code redeemed")
 
 
 @bp.get("/logs")

@@ -30,7 +30,7 @@ def _body() -> dict:
 def chat_completions():
     principal = _principal()
     body = voice_engine_service.upstream_body(_body())
-    result = gateway_service.chat_completions(principal, body)
+    result = gateway_service.chat_completions(principal, body, surface="voice", app_surface=True)
     if isinstance(result, dict):
         return jsonify(result)
     return Response(result, mimetype="text/event-stream", headers=SSE_HEADERS)

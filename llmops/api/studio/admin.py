@@ -20,7 +20,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 class RedeemCodesSchema(Schema):
     count = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
-    quota = fields.Integer(required=True, validate=validate.Range(min=1, max=10**12))
+    quota = fields.Integer(required=True, validate=validate.Range(min=1, max=10**15))  # credits
     expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=LAST_EXPIRY))
 
 

@@ -10,7 +10,7 @@ from llmops.api.responses import json_body, ok
 from llmops.extensions import limiter
 from llmops.models.base import unix
 from llmops.schemas.account import AccountNameSchema, AccountPasswordSchema, PasswordLoginSchema, RegisterSchema
-from llmops.services import account_service
+from llmops.services import account_service, balance_service
 
 bp = Blueprint("auth", __name__)
 
@@ -69,5 +69,5 @@ def account_dict(account) -> dict:
     return {
         "id": str(account.id), "name": account.name, "email": account.email, "avatar": account.avatar,
         "last_login_at": unix(account.last_login_at), "last_login_ip": account.last_login_ip,
-        "created_at": unix(account.created_at),
+        "created_at": unix(account.created_at), **balance_service.balance_to_dict(account),
     }
