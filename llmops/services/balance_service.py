@@ -105,8 +105,7 @@ def escape_like(text: str) -> str:
 
 def account_status(account: Account) -> str:
     """``disabled`` when the account was disabled by an admin, else ``active``."""
-    disabled = getattr(account, "is_disabled", False) or getattr(account, "disabled_at", None) is not None
-    return "disabled" if disabled else "active"
+    return "disabled" if account.disabled_at is not None else "active"
 
 
 def admin_account_to_dict(account: Account) -> dict:

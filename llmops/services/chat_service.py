@@ -119,6 +119,7 @@ def prepare_web_app_turn(end_user_id: uuid.UUID, token: str, query: str,
     conversation = app_service.get_or_create_web_app_conversation(app, conversation_id, end_user_id)
     turn = _build_turn(app.account_id, app.id, config, conversation, query, started)
     turn.created_by = end_user_id
+    turn.surface, turn.endpoint = "web_app", "webapp.chat"
     return turn
 
 

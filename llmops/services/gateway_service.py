@@ -419,7 +419,10 @@ def course_app_chat(principal: KeyPrincipal, app_id: uuid.UUID, query: str, conv
     result = app_chat(principal, app_id, query, conversation_id, end_user_id, stream)
     if isinstance(result, dict):
         return {**result, "end_user_id": end_user_id}
-    return _with_end_user(result, end_user_id)
+    events = _with_end_user(result, end_user_id)
+    if isinstance(result, chat_service.TurnEvents):  # keeps settling a turn whose stream never started
+        return chat_service.TurnEvents(result.turn, events)
+    return events
 
 
 def _with_end_user(events: Iterator[tuple[str, dict]], end_user_id: str | None) -> Iterator[tuple[str, dict]]:
