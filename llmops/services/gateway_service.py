@@ -37,7 +37,7 @@ from llmops.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from llmops.extensions import limiter
+from llmops.extensions import db, limiter
 from llmops.providers.errors import ModelNotFound, ProviderBadRequest, ProviderError, ProviderRateLimited, ProviderTimeout
 from llmops.providers.registry import ModelSpec
 from llmops.providers.relay import RelayClient
@@ -139,6 +139,7 @@ def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gatewa
     except AppError:
         call.finish(0, 0, False, "refused")  # frees the stream slot
         raise
+    db.session.close()  # give the pooled connection back for the upstream call (a stream can last minutes)
     if stream:
         return _stream(call, body, specs, prompt_estimate)
     return _complete(call, body, specs, prompt_estimate)

@@ -32,6 +32,7 @@ from llmops.rag.cleaning import clean
 from llmops.rag.fulltext import term_frequencies
 from llmops.rag.loaders import LoaderError, load_text
 from llmops.rag.splitters import TextSplitter
+from llmops.services import metering
 from llmops.services.rag_runtime import get_embedding_model, get_vector_store
 
 INDEX_TASK = "llmops.tasks.indexing.index_document"
@@ -154,7 +155,7 @@ def _index(document: Document) -> bool:
         ).all()
         if not batch:
             break
-        vectors = model.embed([s.content for s in batch])
+        vectors = metering.embed(document.account_id, model, [s.content for s in batch], "documents.index", direct=True)
         store.upsert(document.dataset_id, [str(s.id) for s in batch], vectors, [
             {"document_id": str(document.id), "dataset_id": str(document.dataset_id), "enabled": s.enabled and document.enabled}
             for s in batch

@@ -138,3 +138,23 @@ def reserve(account_id: uuid.UUID, spec: ModelSpec | list[ModelSpec] | None, pro
                                    "admin for credit.")
     charge.reserved = worst
     return charge
+
+
+def embed(account_id: uuid.UUID, model, texts: list[str], endpoint: str, direct: bool = False) -> list:
+    """``model.embed(texts)`` charged to the account at ``EMBEDDING_PRICE`` (USD per 1M tokens; 0,
+    the default for the local model, skips metering) — for the embeddings of retrieval and
+    indexing. Raises ``QuotaExceededError`` (429) when the account cannot pay."""
+    price = float(current_app.config["EMBEDDING_PRICE"])
+    if not price:
+        return model.embed(texts)
+    spec = ModelSpec(name=model.name, provider="embedding", kind="embedding", input_price=price)
+    tokens = sum(model.count_tokens(t) for t in texts)
+    charge = reserve(account_id, spec, tokens, 0, surface="embedding", endpoint=endpoint, model=model.name,
+                     direct=direct)
+    try:
+        vectors = model.embed(texts)
+    except BaseException as exc:
+        charge.settle(0, 0, False, "error", 502, str(exc)[:500])
+        raise
+    charge.settle(tokens, 0, False, "success")
+    return vectors

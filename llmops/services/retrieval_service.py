@@ -20,6 +20,7 @@ from llmops.extensions import db
 from llmops.models import Dataset, DatasetQuery, Document, Segment, SegmentTerm
 from llmops.models.base import utcnow
 from llmops.rag.fulltext import BM25Index, tokenize
+from llmops.services import metering
 from llmops.services.rag_runtime import get_embedding_model, get_fulltext_cache, get_vector_store
 
 RRF_K = 60
@@ -35,7 +36,7 @@ def retrieve(account_id: uuid.UUID, dataset_ids: list[uuid.UUID], query: str, st
     if not dataset_ids:
         return []
     candidates = k * 3
-    semantic = _semantic(dataset_ids, query, candidates) if strategy in ("semantic", "hybrid") else []
+    semantic = _semantic(account_id, dataset_ids, query, candidates) if strategy in ("semantic", "hybrid") else []
     full_text = _full_text(dataset_ids, query, candidates) if strategy in ("full_text", "hybrid") else []
     if strategy == "semantic":
         ranked = semantic
@@ -50,8 +51,8 @@ def retrieve(account_id: uuid.UUID, dataset_ids: list[uuid.UUID], query: str, st
     return records
 
 
-def _semantic(dataset_ids: list[uuid.UUID], query: str, k: int) -> list[tuple[str, float]]:
-    vector = get_embedding_model().embed([query])[0]
+def _semantic(account_id: uuid.UUID, dataset_ids: list[uuid.UUID], query: str, k: int) -> list[tuple[str, float]]:
+    vector = metering.embed(account_id, get_embedding_model(), [query], "retrieval.query")[0]
     return get_vector_store().query(dataset_ids, vector, k)
 
 

@@ -14,7 +14,7 @@ from llmops.errors import FailError, NotFoundError
 from llmops.extensions import db
 from llmops.models import Document, Segment, SegmentTerm
 from llmops.models.base import unix, utcnow
-from llmops.services import indexing_service
+from llmops.services import indexing_service, metering
 from llmops.services.document_service import get_owned_document
 from llmops.services.pagination import contains, paginate
 from llmops.services.rag_runtime import get_embedding_model, get_vector_store
@@ -113,7 +113,7 @@ def delete_segment(account_id, dataset_id, document_id, segment_id) -> None:
 
 
 def _index(document: Document, segment: Segment) -> None:
-    vector = get_embedding_model().embed([segment.content])[0]
+    vector = metering.embed(document.account_id, get_embedding_model(), [segment.content], "segments.index")[0]
     get_vector_store().upsert(document.dataset_id, [str(segment.id)], [vector], [
         {"document_id": str(document.id), "dataset_id": str(document.dataset_id),
          "enabled": segment.enabled and document.enabled}])

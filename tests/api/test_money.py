@@ -272,22 +272,39 @@ def _ledger_rows(app, auth) -> list[AccountLedger]:
 
 
 def test_concurrent_gateway_calls_never_overdraw(app, client, auth, priced, fake):
-    """20 calls from two keys of one account whose balance covers exactly 6 reservations."""
+    """12 calls from two keys of one account whose balance covers exactly 4 reservations."""
     body = {"model": priced, "max_tokens": 4, "messages": [{"role": "user", "content": "Hi"}]}
     reservation = 7 * 1 + 4 * 2  # estimated prompt 7, at most 4 completion tokens
     fake.behaviour.first_chunk_delay_s, fake.behaviour.prompt_tokens = 0.3, 7  # costs exactly what it holds
-    grant(app, auth["X-Email"], 6 * reservation)
+    grant(app, auth["X-Email"], 4 * reservation)
     keys = [new_key(client, auth)["key"], new_key(client, auth)["key"]]
-    barrier = threading.Barrier(20)
+    barrier = threading.Barrier(12)
 
     def call(i):
         barrier.wait()
         return app.test_client().post("/v1/chat/completions", json=body,
                                       headers={"Authorization": f"Bearer {keys[i % 2]}"}).status_code
 
-    with concurrent.futures.ThreadPoolExecutor(20) as pool:
-        statuses = list(pool.map(call, range(20)))
-    assert sorted(statuses) == [200] * 6 + [429] * 14
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(call, range(12)))
+    assert sorted(statuses) == [200] * 4 + [429] * 8
     rows = usage(app, auth["X-Email"])
     left, used = balance(app, auth["X-Email"])
-    assert (left, used) == (0, 6 * reservation) and sum(r.cost_credits for r in rows) == used
+    assert (left, used) == (0, 4 * reservation) and sum(r.cost_credits for r in rows) == used
+
+
+def test_priced_embeddings_of_indexing_and_retrieval_are_metered(app, client, auth, monkeypatch):
+    from tests.api.test_datasets import index_files, new_dataset
+
+    dataset_id = new_dataset(client, auth)
+    index_files(app, client, auth, dataset_id, {"moon.txt": b"The Moon orbits the Earth every 27 days."})  # free
+    monkeypatch.setitem(app.config, "EMBEDDING_PRICE", 2.0)
+    hit = {"query": "What orbits the Earth?", "retrieval_strategy": "semantic", "k": 1, "score": 0}
+    refused = client.post(f"/datasets/{dataset_id}/hit", json=hit, headers=auth)
+    assert refused.status_code == 429 and "balance" in refused.get_json()["message"]
+    grant(app, auth["X-Email"], 1000)
+    assert client.post(f"/datasets/{dataset_id}/hit", json=hit, headers=auth).get_json()["data"]
+    index_files(app, client, auth, dataset_id, {"sun.txt": b"The Sun is a star at the centre of the solar system."})
+    rows = usage(app, auth["X-Email"])
+    assert [(r.surface, r.endpoint) for r in rows] == [("embedding", "retrieval.query"), ("embedding", "documents.index")]
+    assert all(r.cost_credits > 0 for r in rows) and balance(app, auth["X-Email"])[1] == sum(r.cost_credits for r in rows)

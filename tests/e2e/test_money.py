@@ -103,3 +103,22 @@ def test_debug_chat_and_memory_folds_on_a_priced_model_are_charged(stack, api, a
                       and rows)  # usage rows follow the usage flush
     assert [(r["kind"], r["delta"]) for r in ledger] == [("usage", -call), ("usage", -call), ("grant", 100_000)]
     assert sorted(r["reason"].split()[0] for r in ledger if r["kind"] == "usage") == ["debug", "memory"]
+
+
+def test_readme_money_examples_run_verbatim(stack):
+    """The README's money block (admin, grants, redeem codes, ledger) against the live stack."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    script = readme.split("<!-- money:start -->", 1)[1].split("<!-- money:end -->", 1)[0]
+    script = script.split("```bash", 1)[1].rsplit("```", 1)[0]
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=600,
+                            cwd=ROOT, env={**stack.env, "BASE": stack.api_url})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert '"balance":2000000' in output.replace(" ", "") and "balance 2500000 credits" in output
+    assert '"credited":1000000,"balance":3500000' in output.replace(" ", "")
+    assert '"credited":1000000,"balance":4500000' in output.replace(" ", "")
+    assert '"kind":"redeem"' in output.replace(" ", "") and '"hard_limit_usd":1.5' in output.replace(" ", "")
