@@ -441,16 +441,21 @@ def helper_complete(account_id: uuid.UUID, purpose: str, messages: list[dict], *
     spec = model_service.get_model(provider, model)
     params["max_tokens"] = min(int(params.get("max_tokens") or 256), spec.max_output)
     client = model_service.get_chat_client(spec.provider)
+    charge = metering.reserve(account_id, spec, estimate_messages_tokens(messages), params["max_tokens"],
+                              surface="ai", endpoint=f"ai.{purpose}"[:64])
     try:
         result = client.complete(spec.name, messages, **params)
     except ProviderTimeout as exc:
         metrics.observe_llm("ai", spec.provider, spec.name, "timeout", 0, 0, None)
+        charge.settle(0, 0, False, "error", 504, exc.message)
         raise UpstreamTimeoutError(exc.message) from exc
     except ProviderError as exc:
         metrics.observe_llm("ai", spec.provider, spec.name, "error", 0, 0, None)
+        charge.settle(0, 0, False, "error", 502, exc.message)
         raise UpstreamError(exc.message) from exc
     metrics.observe_llm("ai", spec.provider, spec.name, "normal", result.usage.prompt_tokens,
                         result.usage.completion_tokens, None)
+    charge.settle(result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.estimated, "success")
     return result.content
 
 
@@ -463,10 +468,12 @@ def helper_stream(account_id: uuid.UUID, purpose: str, messages: list[dict], **p
     spec = model_service.get_model(provider, model)
     params["max_tokens"] = min(int(params.get("max_tokens") or 1024), spec.max_output)
     client = model_service.get_chat_client(spec.provider)
-    return _helper_deltas(client, spec, messages, params)
+    charge = metering.reserve(account_id, spec, estimate_messages_tokens(messages), params["max_tokens"],
+                              surface="ai", endpoint=f"ai.{purpose}"[:64], is_stream=True)
+    return _helper_deltas(client, spec, messages, params, charge)
 
 
-def _helper_deltas(client, spec, messages: list[dict], params: dict) -> Iterator[str]:
+def _helper_deltas(client, spec, messages: list[dict], params: dict, charge: metering.Charge) -> Iterator[str]:
     state, status = StreamState(), "normal"
     try:
         with contextlib.closing(client.stream(spec.name, messages, state, **params)) as deltas:
@@ -485,6 +492,9 @@ def _helper_deltas(client, spec, messages: list[dict], params: dict) -> Iterator
         usage = state.usage or Usage(estimate_messages_tokens(messages), estimate_tokens(state.content), True)
         metrics.observe_llm("ai", spec.provider, spec.name, status, usage.prompt_tokens, usage.completion_tokens,
                             state.first_token_ms)
+        charge.first_token_ms = state.first_token_ms
+        charge.settle(usage.prompt_tokens, usage.completion_tokens, usage.estimated,
+                      {"normal": "success", "stop": "stop"}.get(status, "error"))
 
 
 def get_message_usage(message_id: uuid.UUID) -> dict | None:

@@ -18,11 +18,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from llmops.errors import NotFoundError
+from llmops.errors import NotFoundError, QuotaExceededError
 from llmops.extensions import db
 from llmops.models import App, Conversation, Message
 from llmops.models.base import unix, utcnow
-from llmops.services import chat_service, model_service
+from llmops.providers.tokens import estimate_messages_tokens
+from llmops.services import chat_service, metering, model_service
 from llmops.services.pagination import paginate
 
 DEFAULT_NAME = "New Conversation"
@@ -158,7 +159,7 @@ def auto_name(conversation_id: uuid.UUID, message_id: uuid.UUID) -> str | None:
     expected = fallback_name(message.query)
     if conversation.name != expected:
         return None
-    name = title_from_model(message.provider, message.model, message.query)
+    name = title_from_model(message.provider, message.model, message.query, account_id=message.account_id)
     if not name:
         return None
     db.session.rollback()
@@ -170,12 +171,28 @@ def auto_name(conversation_id: uuid.UUID, message_id: uuid.UUID) -> str | None:
     return name if updated else None
 
 
-def title_from_model(provider: str, model: str, query: str) -> str:
+def title_from_model(provider: str, model: str, query: str, account_id: uuid.UUID | None = None) -> str:
     """The model's title for a conversation starting with ``query``, cleaned (one line, no quotes
-    or trailing punctuation, at most ``NAME_MAX_CHARS``); "" when unusable. Raises ``ProviderError``."""
+    or trailing punctuation, at most ``NAME_MAX_CHARS``); "" when unusable. Raises ``ProviderError``.
+    With ``account_id`` the call is metered (surface ``ai``); "" when the account cannot pay."""
+    messages = [{"role": "system", "content": NAME_INSTRUCTIONS}, {"role": "user", "content": query[:1000]}]
+    charge = None
+    if account_id is not None:
+        try:
+            charge = metering.reserve(account_id, model_service.get_model(provider, model),
+                                      estimate_messages_tokens(messages), 24, surface="ai",
+                                      endpoint="conversation.name", model=model, direct=True)
+        except QuotaExceededError:
+            return ""
     client = model_service.get_chat_client(provider)
-    result = client.complete(model, [{"role": "system", "content": NAME_INSTRUCTIONS},
-                                     {"role": "user", "content": query[:1000]}], temperature=0.2, max_tokens=24)
+    try:
+        result = client.complete(model, messages, temperature=0.2, max_tokens=24)
+    except BaseException as exc:
+        if charge is not None:
+            charge.settle(0, 0, False, "error", 502, str(exc)[:500])
+        raise
+    if charge is not None:
+        charge.settle(result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.estimated, "success")
     lines = [line for line in result.content.strip().splitlines() if line.strip()]
     if not lines:
         return ""

@@ -38,7 +38,8 @@ from llmops.providers.registry import ModelSpec
 from llmops.quota import KEY_REFUSED
 from llmops.services import usage_service
 
-SURFACES = ("gateway", "debug", "app_api", "web_app", "memory", "seed000", "voice", "seed003", "vision", "embedding")
+SURFACES = ("gateway", "debug", "app_api", "web_app", "memory", "seed000", "voice", "seed003", "vision", "embedding",
+            "ai")
 CREDITS_PER_USD = 1_000_000
 
 

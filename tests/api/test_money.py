@@ -308,3 +308,28 @@ def test_priced_embeddings_of_indexing_and_retrieval_are_metered(app, client, au
     rows = usage(app, auth["X-Email"])
     assert [(r.surface, r.endpoint) for r in rows] == [("embedding", "retrieval.query"), ("embedding", "documents.index")]
     assert all(r.cost_credits > 0 for r in rows) and balance(app, auth["X-Email"])[1] == sum(r.cost_credits for r in rows)
+
+
+def test_ai_helpers_and_conversation_titles_are_metered(app, client, auth, priced, fake):
+    from llmops.errors import QuotaExceededError
+    from llmops.services import chat_service, conversation_service, model_service
+
+    owner = uuid.UUID(account_id(app, auth["X-Email"]))
+    messages = [{"role": "user", "content": "Suggest something."}]
+    with app.app_context():
+        model_service.set_active_model("language", "local", priced)
+        try:
+            with pytest.raises(QuotaExceededError):
+                chat_service.helper_complete(owner, "suggested_questions", messages)
+            assert conversation_service.title_from_model("local", priced, "Hi", account_id=owner) == ""
+            assert fake.requests == []  # refused before the model
+            grant(app, auth["X-Email"], 10_000)
+            assert chat_service.helper_complete(owner, "suggested_questions", messages) == "Hello, world!"
+            assert "".join(chat_service.helper_stream(owner, "optimize_prompt", messages)) == "Hello, world!"
+            assert conversation_service.title_from_model("local", priced, "Hi", account_id=owner)
+        finally:
+            model_service.set_active_model("language", "local", "smollm2-135m")
+    rows = usage(app, auth["X-Email"])
+    assert sorted((r.surface, r.endpoint) for r in rows) == [
+        ("ai", "ai.optimize_prompt"), ("ai", "ai.suggested_questions"), ("ai", "conversation.name")]
+    assert all(r.cost_credits == FAKE_CALL_COST for r in rows)
