@@ -25,3 +25,16 @@ def test_n_answers_are_counted_in_the_reservation(app, client, auth, priced, fak
     refused = client.post("/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"})
     assert refused.status_code == 429 and fake.requests == []
     assert balance(app, auth["X-Email"]) == (20, 0)
+
+
+def test_n_and_max_tokens_must_be_counts_on_every_route(client, auth, fake):
+    key = new_key(client, auth)["key"]
+    headers = {"Authorization": f"Bearer {key}"}
+    messages = [{"role": "user", "content": "Hi"}]
+    for path, extra in (("/v1/chat/completions", {"n": "lots"}), ("/v1/chat/completions", {"n": 10**6}),
+                        ("/api/v1/chat/completions", {"max_tokens": "x"}), ("/chat/completions", {"n": -1})):
+        response = client.post(path, json={"model": "smollm2-135m", "messages": messages, "stream": False, **extra},
+                               headers=headers)
+        assert response.status_code == 400, (path, extra, response.get_json())
+        assert next(iter(extra)) in str(response.get_json())
+    assert fake.requests == []
