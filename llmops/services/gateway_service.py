@@ -36,6 +36,7 @@ from llmops.errors import (
     RateLimitedError,
     UpstreamError,
     UpstreamTimeoutError,
+    ValidateError,
 )
 from llmops.extensions import db, limiter
 from llmops.providers.errors import ModelNotFound, ProviderBadRequest, ProviderError, ProviderRateLimited, ProviderTimeout
@@ -124,7 +125,9 @@ def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gatewa
     body = vision_service.inline_remote_images(body)  # client image URLs: public addresses only
     call = Call(principal, model, "chat.completions", stream)
     prompt_estimate = estimate_messages_tokens(body["messages"]) + IMAGE_TOKENS * _images(body["messages"])
-    n = max(int(body.get("n") or 1), 1)
+    n = _count(body, "n", 128) or 1
+    for name in ("max_tokens", "max_completion_tokens"):
+        _count(body, name, 10**7)
     completion_max = n * max(_max_tokens(body, spec) for spec in specs)
     _rate_limit(principal, prompt_estimate + completion_max)
     if stream and principal.max_streams is not None:
@@ -153,6 +156,18 @@ IMAGE_TOKENS = 1500
 def _images(messages: list) -> int:
     return sum(1 for m in messages if isinstance(m, dict) and isinstance(m.get("content"), list)
                for part in m["content"] if isinstance(part, dict) and part.get("type") == "image_url")
+
+
+def _count(body: dict, name: str, maximum: int) -> int | None:
+    """``body[name]`` when it is an integer from 1 to ``maximum`` (None when absent); a 400 naming
+    the field otherwise (every route that reaches the gateway, whatever its own schema checked)."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise ValidateError(f"{name} must be an integer from 1 to {maximum}",
+                            data={name: [f"an integer from 1 to {maximum}"]}, status=400)
+    return value
 
 
 def _max_tokens(body: dict, spec: ModelSpec) -> int:
