@@ -15,6 +15,7 @@ bp = Blueprint("ai", __name__)
 
 
 @bp.post("/ai/optimize-prompt")
+@bp.post("/ai/prompt-optimize")  # the path of the course document's request example
 @jwt_required()
 def optimize_prompt():
     data = OptimizePromptSchema().load(json_body())
@@ -23,6 +24,7 @@ def optimize_prompt():
 
 
 @bp.post("/ai/suggested-questions")
+@bp.post("/ai/suggested_questions")  # the path of the course document's request example
 @jwt_required()
 def suggested_questions():
     data = SuggestedQuestionsSchema().load(json_body())

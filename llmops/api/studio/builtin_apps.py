@@ -18,6 +18,7 @@ def _icon_url(name: str) -> str:
 
 
 @bp.get("/builtin-apps/categories")
+@bp.get("/builtin-apps/app-categories")  # the path of the course document's request example
 @jwt_required()
 def categories():
     return ok(builtin_app_service.list_categories())

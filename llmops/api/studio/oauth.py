@@ -19,6 +19,7 @@ def redirect_url(provider: str):
 
 
 @bp.post("/oauth/authorize/<string:provider>")
+@bp.post("/oauth/callback/<string:provider>")  # the path of the course document's request example
 @limiter.limit(login_limit)
 def authorize(provider: str):
     data = OAuthAuthorizeSchema().load(json_body())

@@ -182,3 +182,10 @@ def test_invite_registration_takes_an_invite_code(app, client, oauth, monkeypatc
     code, state = provider_redirect(client, oauth, github_user())
     response = client.post("/oauth/authorize/github", json={"code": code, "state": state, "invite_code": invite})
     assert response.status_code == 200, response.get_json()
+
+
+def test_the_document_example_callback_path(client, oauth):
+    """The course document's request example posts the code to ``/oauth/callback/github``."""
+    code, state = provider_redirect(client, oauth, github_user(f"cb-{uuid.uuid4().hex[:8]}@example.com"))
+    response = client.post("/oauth/callback/github", json={"code": code, "state": state})
+    assert response.status_code == 200 and response.get_json()["data"]["access_token"]

@@ -240,3 +240,16 @@ def test_review_on_the_course_debug_route_and_openapi_chat(client, auth, new_app
     blocking = client.post("/openapi/chat", json={"app_id": new_app, "query": "SECRET?", "stream": False},
                            headers=headers)
     assert blocking.status_code == 200 and blocking.get_json()["data"]["answer"] == "很抱歉，该问题无法回复"
+
+
+def test_the_document_example_paths_are_served_too(client, auth, new_app, fake):
+    """The course document's request examples use ``/ai/prompt-optimize`` and
+    ``/ai/suggested_questions`` where its interface lines say ``optimize-prompt`` / ``suggested-questions``."""
+    fake.behaviour.answer_chunks = ["Be ", "kind."]
+    events = parse_sse(client.post("/ai/prompt-optimize", json={"prompt": "be nice"}, headers=auth)
+                       .get_data(as_text=True))
+    assert "".join(d["optimized_prompt"] for _, d in events) == "Be kind."
+    message = debug_message(client, auth, new_app)
+    response = client.post("/ai/suggested_questions", json={"message_id": message["id"]}, headers=auth)
+    assert response.status_code == 200 and len(response.get_json()["data"]) == 3
+    assert client.post("/ai/prompt-optimize", json={"prompt": "x"}).status_code == 401

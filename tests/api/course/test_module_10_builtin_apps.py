@@ -86,3 +86,10 @@ def test_every_template_makes_a_working_app(client, auth, fake):
 def test_unknown_icon_is_404(client):
     assert client.get("/builtin-apps/icons/nope.svg").status_code == 404
     assert client.get("/builtin-apps/icons/..%2Fcategories.yaml").status_code == 404
+
+
+def test_categories_at_the_document_example_path(client, auth):
+    """The course document's request example is ``GET /builtin-apps/app-categories``."""
+    example = client.get("/builtin-apps/app-categories", headers=auth)
+    assert example.status_code == 200
+    assert example.get_json()["data"] == client.get("/builtin-apps/categories", headers=auth).get_json()["data"]
