@@ -193,3 +193,22 @@ def test_15_2_client_gone_keeps_the_partial_round_and_names_the_conversation(cli
     while time.time() < deadline and name != "Leaving early":
         name = client.get(f"/conversations/{conversation_id}/name", headers=other_auth).get_json()["data"]["name"]
     assert name == "Leaving early"
+
+
+def test_15_2_a_priced_web_app_charges_its_owner_not_the_end_user(app, client, auth, other_auth, new_app, priced,
+                                                                 fake):
+    from tests.money import FAKE_CALL_COST, balance, grant
+
+    client.post(f"/apps/{new_app}/config", json={"model_config": {"provider": "local", "model": priced,
+                                                                   "parameters": {"max_tokens": 50}}}, headers=auth)
+    token = publish(client, auth, new_app)
+    grant(app, other_auth["X-Email"], 10_000)  # the end user's money is not used
+    refused = client.post(f"/web-apps/{token}/chat", json={"query": "hi"}, headers=other_auth)
+    assert refused.status_code == 429 and "balance" in refused.get_json()["message"]  # the owner has none
+    assert fake.requests == []
+    grant(app, auth["X-Email"], 10_000)
+    assert text(web_chat(client, other_auth, token, "hi")) == "Hello, world!"
+    assert balance(app, auth["X-Email"]) == (10_000 - FAKE_CALL_COST, FAKE_CALL_COST)
+    assert balance(app, other_auth["X-Email"]) == (10_000, 0)
+    analysis = client.get(f"/analysis/{new_app}", headers=auth).get_json()["data"]
+    assert analysis["cost_consumption"]["data"] == FAKE_CALL_COST / 1_000_000  # USD; 1 credit = 1e-6 USD
