@@ -69,7 +69,10 @@ def gateway_stack(work: Path, upstream: str, database: str, **env: str) -> tuple
     redis.Redis.from_url(REDIS_URL).flushdb()
     stack = Stack(work, {"DATABASE_URL": fresh_database(database), "CELERY_BROKER_URL": REDIS_URL,
                          "STATE_STORE_URL": REDIS_URL, "RATELIMIT_STORAGE_URI": REDIS_URL,
-                         "MODEL_REGISTRY_PATH": str(registry), "CHROMA_PATH": str(work / "chroma"), **env})
+                         "MODEL_REGISTRY_PATH": str(registry), "CHROMA_PATH": str(work / "chroma"),
+                         # the model is priced: the benchmark account starts with $1M, so every request
+                         # goes through the account-and-key reservation a paying user's would
+                         "NEW_ACCOUNT_CREDIT": str(10**12), **env})
     try:
         stack.migrate()
         stack.start_api(workers=1)

@@ -62,6 +62,8 @@ def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream,
         "DOCUMENT_STUCK_AFTER_S": "3",
         "EMBEDDING_BATCH_SIZE": "4",  # small batches: progress, pause and kills land mid-document
         "SSE_PING_INTERVAL_S": "10",
+        # every e2e test registers its own accounts from 127.0.0.1; the per-IP limit is tested in tests/api
+        "LOGIN_RATE_LIMIT": "1000 per minute",
     }
     if profile == "embedded":
         env.update({
