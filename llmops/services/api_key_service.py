@@ -195,8 +195,9 @@ def _cache() -> TTLCache:
 
 
 def _forget(digest: str) -> None:
+    cache = _cache()  # before taking the lock: making the cache takes it too
     with _cache_lock:
-        _cache().pop(digest, None)
+        cache.pop(digest, None)
 
 
 def forget_principal(key_id: uuid.UUID) -> None:

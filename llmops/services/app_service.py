@@ -339,17 +339,7 @@ def get_published_config(app: App) -> AppConfig:
 def get_or_create_api_conversation(app: App, conversation_id: uuid.UUID | None, end_user_id: str | None) -> Conversation:
     """An Open API conversation of ``app``: the given one (same app and end user, else
     ``NotFoundError``) or a new one (commits)."""
-    if conversation_id is not None:
-        conversation = db.session.get(Conversation, conversation_id)
-        if (conversation is None or conversation.is_deleted or conversation.app_id != app.id
-                or conversation.invoke_from != "service_api" or conversation.end_user_id != end_user_id):
-            raise NotFoundError("conversation not found")
-        return conversation
-    conversation = Conversation(id=uuid.uuid4(), app_id=app.id, account_id=app.account_id, invoke_from="service_api",
-                                end_user_id=end_user_id)
-    db.session.add(conversation)
-    db.session.commit()
-    return conversation
+    return _get_or_create_conversation(app, conversation_id, "service_api", end_user_id=end_user_id)
 
 
 def get_app_by_web_app_token(token: str) -> App:
@@ -368,14 +358,22 @@ def get_or_create_web_app_conversation(app: App, conversation_id: uuid.UUID | No
                                        end_user_id: uuid.UUID) -> Conversation:
     """A web-app conversation of ``app`` and end user ``end_user_id``: the given one (else
     ``NotFoundError``) or a new one (commits)."""
+    return _get_or_create_conversation(app, conversation_id, "web_app", created_by=end_user_id)
+
+
+def _get_or_create_conversation(app: App, conversation_id: uuid.UUID | None, invoke_from: str,
+                                **owner) -> Conversation:
+    """The conversation ``conversation_id`` of ``app`` made from ``invoke_from`` whose ``owner``
+    columns match (else ``NotFoundError``), or a new one with them (commits)."""
     if conversation_id is not None:
         conversation = db.session.get(Conversation, conversation_id)
         if (conversation is None or conversation.is_deleted or conversation.app_id != app.id
-                or conversation.invoke_from != "web_app" or conversation.created_by != end_user_id):
+                or conversation.invoke_from != invoke_from
+                or any(getattr(conversation, column) != value for column, value in owner.items())):
             raise NotFoundError("conversation not found")
         return conversation
-    conversation = Conversation(id=uuid.uuid4(), app_id=app.id, account_id=app.account_id, invoke_from="web_app",
-                                created_by=end_user_id)
+    conversation = Conversation(id=uuid.uuid4(), app_id=app.id, account_id=app.account_id, invoke_from=invoke_from,
+                                **owner)
     db.session.add(conversation)
     db.session.commit()
     return conversation

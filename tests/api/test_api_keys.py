@@ -4,6 +4,8 @@ import hashlib
 import time
 import uuid
 
+import pytest
+
 from llmops.extensions import db
 from llmops.models import ApiKey
 
@@ -74,3 +76,12 @@ def test_missing_or_malformed_authorization(client):
         response = client.get("/v1/models", headers=headers)
         assert response.status_code == 401
         assert set(response.get_json()["error"]) == {"message", "type", "param", "code"}
+
+
+@pytest.mark.timeout(60)
+def test_changing_a_key_in_a_process_that_has_cached_no_key_yet(app, client, auth):
+    """The first cache access of a process may be a change (it used to wait on its own lock forever)."""
+    key = new_key(client, auth)
+    app.extensions.pop("api_key_cache", None)
+    response = client.post(f"/api-keys/{key['id']}", json={"remark": "renamed"}, headers=auth)
+    assert response.status_code == 200 and response.get_json()["data"]["remark"] == "renamed"

@@ -6,23 +6,13 @@ response examples list."""
 from __future__ import annotations
 
 import io
-import json
 import uuid
 from collections.abc import Callable, Iterable
 
 import pytest
 
+from tests.api.test_debug import parse_sse  # noqa: F401 — re-exported for the course tests
 from tests.conftest import register
-
-
-def parse_sse(raw: str) -> list[tuple[str, dict]]:
-    """``event: name`` / ``data: json`` frames → [(name, data)] (pings included)."""
-    events = []
-    for block in raw.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in lines:
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
 
 
 def missing(data: dict, fields: Iterable[str]) -> set[str]:
