@@ -125,6 +125,8 @@ class Config:
     STATE_STORE_URL = _env("STATE_STORE_URL", _env("REDIS_URL", "database"))
     # Gateway token quotas (llmops/quota.py): "database" (conditional SQL) or a redis:// URL (Lua).
     QUOTA_STORE_URL = _env("QUOTA_STORE_URL", STATE_STORE_URL)
+    # Per process: a request past this many concurrent Redis calls waits for a connection (5 s at most).
+    REDIS_MAX_CONNECTIONS = _env_int("REDIS_MAX_CONNECTIONS", 256)
     # flask-limiter storage: memory:// is right for the single embedded api process.
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
     RATELIMIT_HEADERS_ENABLED = True

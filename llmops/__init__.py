@@ -40,8 +40,11 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     _init_cors(app)
     extensions.celery_init_app(app)
     with app.app_context():
-        app.extensions["state_store"] = make_state_store(app.config["STATE_STORE_URL"], lambda: extensions.db.engine)
-        app.extensions["quota_ledger"] = make_quota_ledger(app.config["QUOTA_STORE_URL"], lambda: _ledger_engine(app))
+        pool = app.config["REDIS_MAX_CONNECTIONS"]
+        app.extensions["state_store"] = make_state_store(app.config["STATE_STORE_URL"], lambda: extensions.db.engine,
+                                                         pool)
+        app.extensions["quota_ledger"] = make_quota_ledger(app.config["QUOTA_STORE_URL"], lambda: _ledger_engine(app),
+                                                           pool)
     error_handlers.init_app(app)
     security.init_app(app)
 

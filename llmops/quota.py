@@ -202,10 +202,10 @@ class RedisQuotaLedger:
 
     persists_usage = False
 
-    def __init__(self, url: str, engine_factory):
-        import redis
+    def __init__(self, url: str, engine_factory, max_connections: int = 256):
+        from llmops.state import redis_client
 
-        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.client = redis_client(url, max_connections)
         self.engine_factory = engine_factory
         self._reserve = self.client.register_script(_RESERVE)
         self._settle = self.client.register_script(_SETTLE)
@@ -274,10 +274,10 @@ class RedisQuotaLedger:
         self.client.zrem(f"llmops:streams:{key_id}", token)
 
 
-def make_quota_ledger(url: str, engine_factory) -> QuotaLedger:
-    """The ledger named by ``url`` (``database`` or a redis:// URL)."""
+def make_quota_ledger(url: str, engine_factory, max_connections: int = 256) -> QuotaLedger:
+    """The ledger named by ``url`` (``database`` or a redis:// URL; ``max_connections`` bounds its pool)."""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisQuotaLedger(url, engine_factory)
+        return RedisQuotaLedger(url, engine_factory, max_connections)
     if url == "database":
         return DatabaseQuotaLedger(engine_factory())
     raise ValueError(f"QUOTA_STORE_URL must be 'database' or a redis:// URL, not {url!r}")

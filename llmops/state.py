@@ -79,13 +79,23 @@ class DatabaseStateStore:
         self.get("__ping__")
 
 
+def redis_client(url: str, max_connections: int = 256, timeout_s: float = 5.0):
+    """A Redis client for one process whose pool *waits* (up to ``timeout_s`` seconds) for a free
+    connection once ``max_connections`` are in use. redis-py's default pool raises
+    ``MaxConnectionsError`` at 100 instead, which a gevent worker holding hundreds of concurrent
+    requests (each touching Redis a few times) reaches at once."""
+    import redis
+
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=timeout_s,
+                                                 socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+    return redis.Redis(connection_pool=pool)
+
+
 class RedisStateStore:
     """Keys under ``llmops:state:`` in Redis with native expiry."""
 
-    def __init__(self, url: str):
-        import redis
-
-        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    def __init__(self, url: str, max_connections: int = 256):
+        self.client = redis_client(url, max_connections)
         self.prefix = "llmops:state:"
 
     def set(self, key: str, value: str, ttl_s: int) -> None:
@@ -108,10 +118,11 @@ class RedisStateStore:
         self.client.ping()
 
 
-def make_state_store(url: str, engine_factory) -> StateStore:
-    """Build the store named by ``url``; ``engine_factory()`` gives the SQLAlchemy engine."""
+def make_state_store(url: str, engine_factory, max_connections: int = 256) -> StateStore:
+    """Build the store named by ``url``; ``engine_factory()`` gives the SQLAlchemy engine;
+    ``max_connections`` bounds a Redis store's pool in this process."""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStateStore(url)
+        return RedisStateStore(url, max_connections)
     if url == "database":
         return DatabaseStateStore(engine_factory())
     raise ValueError(f"STATE_STORE_URL must be 'database' or a redis:// URL, not {url!r}")
