@@ -18,10 +18,10 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip wheel
 
 # Installs only from the project's files. llama-cpp-python compiles from source (~5 min once;
-# pip caches the wheel): GGML_NATIVE=OFF avoids CPU features these VMs forbid (OFFLINE.md).
+# pip caches the wheel): GGML_NATIVE=OFF avoids CPU features these VMs forbid (docs/offline.md).
 # torchvision: unstructured[pdf] pulls it in (for hi_res/OCR models we cannot use offline), but
 # PyPI's wheel does not load beside the CPU torch pinned here and breaks transformers' imports:
-# it is removed; the fast PDF strategy does not need it (OFFLINE.md, env notes).
+# it is removed; the fast PDF strategy does not need it (docs/offline.md).
 # espeak-ng (Debian's package) speaks the voice engine's audio answers offline (seed 001).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -299,7 +299,7 @@ def load_config(name: str | None = None) -> type[Config]:
 
 
 def process_environment() -> dict[str, str]:
-    """Variables that keep every library offline (OFFLINE.md); set by wsgi.py and celery_app.py."""
+    """Variables that keep every library offline (docs/offline.md); set by wsgi.py and celery_app.py."""
     return {
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",

@@ -1,7 +1,7 @@
 """Error types raised by services; ``api/error_handlers.py`` turns them into responses.
 
 No Flask imports here: services and tasks raise these, views never catch them.
-Each error carries the envelope ``code`` (API.md A) and the real HTTP status.
+Each error carries the envelope ``code`` (docs/api.md A) and the real HTTP status.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ class AppError(Exception):
     """Base error: ``code`` is one of the six envelope codes, ``status`` the HTTP status.
 
     ``openai_type``/``openai_code``/``param`` fill OpenAI's error shape on the ``/v1`` routes
-    (API.md B); when unset they are derived from the status.
+    (docs/api.md B); when unset they are derived from the status.
     """
 
     code = "fail"

@@ -1,4 +1,4 @@
-"""Prometheus metrics, all named ``llmops_*`` (API.md C4 ``/metrics``; seed 004).
+"""Prometheus metrics, all named ``llmops_*`` (docs/api.md C4 ``/metrics``; seed 004).
 
 Under gunicorn every worker process writes its samples to ``PROMETHEUS_MULTIPROC_DIR``
 (prometheus-client's multiprocess mode, set up by ``workers/gunicorn.conf.py``) and ``/metrics``

@@ -61,7 +61,7 @@ def _openai_route() -> bool:
 
 def openai_error(message: str, status: int, type_: str | None = None, code: str | None = None,
                  param: str | None = None):
-    """OpenAI's error body with the real status (API.md B)."""
+    """OpenAI's error body with the real status (docs/api.md B)."""
     if type_ is None:
         type_ = OPENAI_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
     response = jsonify({"error": {"message": message, "type": type_, "param": param, "code": code}})

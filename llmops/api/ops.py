@@ -1,4 +1,4 @@
-"""Operations endpoints (API.md D, C4): liveness, readiness, Prometheus metrics, and the HTTP
+"""Operations endpoints (docs/api.md D, C4): liveness, readiness, Prometheus metrics, and the HTTP
 request metrics recorded for every route."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The studio envelope ``{code, data, message}`` (API.md A, seed 002) and request helpers."""
+"""The studio envelope ``{code, data, message}`` (docs/api.md A, seed 002) and request helpers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Server-sent events for the studio (API.md A "Debug-chat SSE").
+"""Server-sent events for the studio (docs/api.md A "Debug-chat SSE").
 
 ``sse_response(events)`` turns an iterator of ``(event, data)`` pairs into a streaming response:
 frames ``event: <name>\\ndata: <json>\\n\\n``; a ``ping`` every ``SSE_PING_INTERVAL_S`` while

@@ -1,4 +1,4 @@
-"""The gateway's tables (API.md A "API keys, usage, models, admin"; seeds 003, 004): API keys
+"""The gateway's tables (docs/api.md A "API keys, usage, models, admin"; seeds 003, 004): API keys
 (shown once, stored as a SHA-256 hash), usage logs and daily roll-ups, redeem codes, active models."""
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ class Message(IdMixin, TimestampMixin, Base):
     first_token_latency: Mapped[int | None] = mapped_column(sa.Integer)
     status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="normal")
     error: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
-    # Sources retrieved for this answer (records of API.md A ``dataset_retrieval``); None when none.
+    # Sources retrieved for this answer (records of docs/api.md A ``dataset_retrieval``); None when none.
     retrieval_records: Mapped[list | None] = mapped_column(sa.JSON)
     memory_status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="none")
     memory_folded_at: Mapped[datetime | None] = mapped_column(sa.DateTime)

@@ -1,4 +1,4 @@
-"""Knowledge bases (API.md A "Knowledge bases"; seeds 000, 002): datasets, uploaded files,
+"""Knowledge bases (docs/api.md A "Knowledge bases"; seeds 000, 002): datasets, uploaded files,
 documents, segments, the full-text inverted index and the query log."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Figures from here are always labelled ``usage_estimated``. The estimate counts each CJK character
 as one token and other text as one token per ~4 characters (the usual BPE average for English);
-it never downloads a tokenizer (OFFLINE.md: no tiktoken).
+it never downloads a tokenizer (docs/offline.md: no tiktoken).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Document loading with ``unstructured``, fully offline (OFFLINE.md), and content checks.
+"""Document loading with ``unstructured``, fully offline (docs/offline.md), and content checks.
 
 ``sniff(path, extension)`` verifies that a file's bytes match its extension before it is
 stored; ``load_text(path, extension)`` parses it into plain text (elements joined by blank lines).

@@ -1,7 +1,7 @@
 """Chroma client construction: ``HttpClient`` for a Chroma server, ``PersistentClient`` on disk.
 
 Telemetry is off, and Chroma never embeds for us (its default embedding function downloads a
-model at run time, OFFLINE.md): callers always pass their own vectors.
+model at run time, docs/offline.md): callers always pass their own vectors.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Account request schemas (API.md A "Accounts")."""
+"""Account request schemas (docs/api.md A "Accounts")."""
 
 from __future__ import annotations
 

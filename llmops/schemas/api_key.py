@@ -1,4 +1,4 @@
-"""API key request schemas (API.md A "API keys, usage, models, admin")."""
+"""API key request schemas (docs/api.md A "API keys, usage, models, admin")."""
 
 from __future__ import annotations
 

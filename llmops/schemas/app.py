@@ -1,4 +1,4 @@
-"""App, configuration and debug-chat request schemas (seed 002 §01, API.md A "Apps")."""
+"""App, configuration and debug-chat request schemas (seed 002 §01, docs/api.md A "Apps")."""
 
 from __future__ import annotations
 

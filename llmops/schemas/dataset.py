@@ -1,4 +1,4 @@
-"""Dataset, document and hit-testing request schemas (API.md A "Knowledge bases")."""
+"""Dataset, document and hit-testing request schemas (docs/api.md A "Knowledge bases")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Validation of OpenAI-shaped requests (API.md B). Unknown fields are accepted and forwarded
+"""Validation of OpenAI-shaped requests (docs/api.md B). Unknown fields are accepted and forwarded
 upstream unchanged: these schemas only check what the gateway itself relies on."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class EmbeddingSchema(Schema):
 
 
 class AppChatSchema(Schema):
-    """Open API ``POST /v1/apps/:app_id/chat`` (API.md B)."""
+    """Open API ``POST /v1/apps/:app_id/chat`` (docs/api.md B)."""
 
     query = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     conversation_id = fields.UUID(load_default=None, allow_none=True)

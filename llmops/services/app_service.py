@@ -1,4 +1,4 @@
-"""Apps and their draft/published configurations (seed 002 §01, API.md A "Apps")."""
+"""Apps and their draft/published configurations (seed 002 §01, docs/api.md A "Apps")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Account money: balances, the ledger, admin grants and debits (API.md A "Accounts", "admin").
+"""Account money: balances, the ledger, admin grants and debits (docs/api.md A "Accounts", "admin").
 
 Money is in integer credits: 1 credit = 1e-6 USD. Every change of a balance is one conditional
 ``UPDATE`` of the account row plus one ``account_ledger`` row in the same transaction (``_apply``),

@@ -1,4 +1,4 @@
-"""Pricing, billing and usage reports over the gateway's usage log (API.md A ``GET /usage``,
+"""Pricing, billing and usage reports over the gateway's usage log (docs/api.md A ``GET /usage``,
 B ``/v1/dashboard/billing/*``, C4 ``/api/pricing``, ``/api/logs``; seed 004 and one-api/new-api).
 
 Money: integer credits, 1 credit = 1e-6 USD (``metering``); ``usage_log.cost_credits`` is what

@@ -1,4 +1,4 @@
-"""Debug chat (seed 002 §1.5–1.7, API.md A "Debug-chat SSE") and the debug conversation.
+"""Debug chat (seed 002 §1.5–1.7, docs/api.md A "Debug-chat SSE") and the debug conversation.
 
 A turn is prepared first (ownership, configuration, prompt) so errors still get real HTTP status
 codes; then it runs either blocking (``complete_debug_turn``) or as an event stream

@@ -1,5 +1,5 @@
 """Documents of a dataset: create from uploads, list, progress, rename, enable, pause/resume,
-retry, delete (API.md A "Knowledge bases (datasets) and documents")."""
+retry, delete (docs/api.md A "Knowledge bases (datasets) and documents")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible gateway (API.md B): ``/v1/chat/completions``, ``/v1/models``,
+"""The OpenAI-compatible gateway (docs/api.md B): ``/v1/chat/completions``, ``/v1/models``,
 ``/v1/embeddings`` for API-key callers.
 
 A chat request: key (cached) → model allow-list → registry resolution (alias → ordered upstream
@@ -359,7 +359,7 @@ def embeddings(principal: KeyPrincipal, body: dict) -> dict:
 def app_chat(principal: KeyPrincipal, app_id: uuid.UUID, query: str, conversation_id: uuid.UUID | None,
              end_user_id: str | None, stream: bool) -> dict | Iterator[tuple[str, dict]]:
     """Open API: a turn of the key's account's **published** app → the message (blocking) or the
-    studio's SSE events (API.md A "Debug-chat SSE"). The key's cap, the account's balance, the
+    studio's SSE events (docs/api.md A "Debug-chat SSE"). The key's cap, the account's balance, the
     key's limits and allow-list (by the app's model) apply as for ``/v1/chat/completions``; the
     turn is metered by ``chat_service`` (surface ``app_api``). A key bound to an app may only call
     that app (403)."""

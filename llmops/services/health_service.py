@@ -1,4 +1,4 @@
-"""Readiness checks (API.md D): database, broker, vector store, default model."""
+"""Readiness checks (docs/api.md D): database, broker, vector store, default model."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Conversations with a model directly, without an app — seed 000's ``/api/conversations`` and
-``/api/chat`` (API.md C1) — and its knowledge-base chat and upload.
+``/api/chat`` (docs/api.md C1) — and its knowledge-base chat and upload.
 
 A model conversation is an ordinary ``Conversation`` (no ``app_id``) plus a ``ModelConversation``
 row that gives it seed 000's integer id, its model and the user's own upstream key (encrypted,

@@ -1,4 +1,4 @@
-"""Pagination of list use cases (API.md A: ``current_page``, ``page_size`` → ``list`` + ``paginator``)."""
+"""Pagination of list use cases (docs/api.md A: ``current_page``, ``page_size`` → ``list`` + ``paginator``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from llmops.extensions import db
 
 
 def paginator(current_page: int, page_size: int, total: int) -> dict:
-    """The ``paginator`` object of API.md A."""
+    """The ``paginator`` object of docs/api.md A."""
     return {
         "current_page": current_page,
         "page_size": page_size,

@@ -1,4 +1,4 @@
-"""Redeem codes (API.md A ``POST /admin/redeem-codes``, C4 ``/api/redeem``; seed 004).
+"""Redeem codes (docs/api.md A ``POST /admin/redeem-codes``, C4 ``/api/redeem``; seed 004).
 
 A code is worth ``quota`` credits (1 credit = 1e-6 USD) and tops up the balance of the account
 that redeems it — with any of its API keys (seed 004's ``POST /api/redeem``) or from the studio

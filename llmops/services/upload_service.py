@@ -1,4 +1,4 @@
-"""File uploads for knowledge bases (API.md A ``POST /upload-files``)."""
+"""File uploads for knowledge bases (docs/api.md A ``POST /upload-files``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The voice AI engine's "custom LLM" (seed 001; API.md C2): its chat requests relayed through
+"""The voice AI engine's "custom LLM" (seed 001; docs/api.md C2): its chat requests relayed through
 the gateway, the RAG variant that sends a waiting chunk first, then retrieves, and the audio
 variant that speaks the answer.
 

@@ -1,4 +1,4 @@
-"""Seed 003's LLM service (API.md C3): ``/api/v1/chat/completions``, ``/api/v1/vision/completions``,
+"""Seed 003's LLM service (docs/api.md C3): ``/api/v1/chat/completions``, ``/api/v1/vision/completions``,
 ``/api/v1/models``, with ``{"detail": ...}`` errors (the error handler answers this shape here).
 
 The seed's service had no authentication (an internal service). Here a request is charged to the

@@ -1,4 +1,4 @@
-"""Seed 000, llm-backend-api (API.md C1): ``/api/users/*``, ``/api/conversations/*``,
+"""Seed 000, llm-backend-api (docs/api.md C1): ``/api/users/*``, ``/api/conversations/*``,
 ``/api/chat/:conversation_id`` and ``/api/rag/*`` with the seed's bodies and status codes.
 
 Auth is our JWT (the token ``/api/users/login`` returns also works on the studio API). Errors are
@@ -6,7 +6,7 @@ Auth is our JWT (the token ``/api/users/login`` returns also works on the studio
 handler. Chat streams are real SSE: ``data: {"event": "message", "data": "<delta>"}`` frames, then
 one ``done`` and one ``full_response`` (JSON-escaped); keep-alives are SSE comments.
 
-Fixed faults of the seed's sample (API.md C1): conversation ids come from the database and never
+Fixed faults of the seed's sample (docs/api.md C1): conversation ids come from the database and never
 collide; every route checks ownership (another user's ids answer 404); a per-conversation
 ``api_key`` is stored encrypted and only ever returned masked.
 """

@@ -1,4 +1,4 @@
-"""Seed 004's self-service page API (API.md C4): ``/api/pricing`` (public), ``/api/redeem``
+"""Seed 004's self-service page API (docs/api.md C4): ``/api/pricing`` (public), ``/api/redeem``
 (peek and redeem, API-key auth, rate limited), ``/api/logs`` (the calling key's usage log, limited
 per key as seed 004's ``log_query_limit``)."""
 

@@ -1,4 +1,4 @@
-"""Seed 001, the voice AI engine's "custom LLM" (API.md C2): ``/chat/completions``,
+"""Seed 001, the voice AI engine's "custom LLM" (docs/api.md C2): ``/chat/completions``,
 ``/rag/chat/completions`` and ``/audio/chat/completions`` with API-key auth and OpenAI's chunk
 and error shapes."""
 

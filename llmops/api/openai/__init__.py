@@ -1,4 +1,4 @@
-"""The OpenAI-compatible API under ``/v1`` (API.md B): API-key auth, OpenAI request and error
+"""The OpenAI-compatible API under ``/v1`` (docs/api.md B): API-key auth, OpenAI request and error
 shapes (the error handler answers ``{"error": {message, type, param, code}}`` for this blueprint)."""
 
 from __future__ import annotations

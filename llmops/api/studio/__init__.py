@@ -1,1 +1,1 @@
-"""Studio API blueprints (API.md A): the ``{code, data, message}`` envelope."""
+"""Studio API blueprints (docs/api.md A): the ``{code, data, message}`` envelope."""

@@ -1,4 +1,4 @@
-"""Admin-only routes (API.md A "API keys, usage, models, admin"): redeem codes, active models,
+"""Admin-only routes (docs/api.md A "API keys, usage, models, admin"): redeem codes, active models,
 account status (disable, enable, revoke sessions), invite codes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Gateway API keys of the calling account (API.md A "API keys, usage, models, admin")."""
+"""Gateway API keys of the calling account (docs/api.md A "API keys, usage, models, admin")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Apps, configurations and publishing (seed 002 §01, API.md A "Apps")."""
+"""Apps, configurations and publishing (seed 002 §01, docs/api.md A "Apps")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Accounts: register, password login, refresh, logout, profile (API.md A "Accounts")."""
+"""Accounts: register, password login, refresh, logout, profile (docs/api.md A "Accounts")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Knowledge bases: uploads, datasets, documents, hit testing (API.md A)."""
+"""Knowledge bases: uploads, datasets, documents, hit testing (docs/api.md A)."""
 
 from __future__ import annotations
 
