@@ -153,6 +153,8 @@ class ChatClient:
             raise ProviderTimeout(f"the provider stopped sending data: {exc}") from exc
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"the provider connection failed: {exc}") from exc
+        except ValueError as exc:  # a ``data:`` line that is not JSON
+            raise ProviderError(f"the provider sent a malformed stream chunk ({exc.__class__.__name__})") from exc
         if state.finish_reason is None:
             # OpenAI-compatible servers always end a complete choice with a finish_reason; a
             # stream without one was cut short (e.g. llama.cpp interrupting it for another request).

@@ -11,6 +11,7 @@ before any byte reached the client.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -55,14 +56,18 @@ class RelayClient:
             raise ProviderError("the upstream answered with invalid JSON", response.status_code, True) from exc
 
     @contextmanager
-    def stream_lines(self, path: str, body: dict) -> Iterator[Iterator[str]]:
+    def stream_lines(self, path: str, body: dict, total_timeout: float | None = None) -> Iterator[Iterator[str]]:
         """Open a streaming call; yields an iterator over the SSE ``data:`` payloads (strings,
-        ``[DONE]`` included) as they arrive. Errors before the first line raise at open."""
+        ``[DONE]`` included) as they arrive. Errors before the first line raise at open; errors
+        while iterating (a reset connection, ``read_timeout`` of silence, ``total_timeout``
+        seconds since the call started) raise ``ProviderTimeout``/``ProviderUnavailable`` from
+        the iterator, with ``retryable`` False (bytes may already have reached the client)."""
+        deadline = time.monotonic() + total_timeout if total_timeout else None
         try:
             with self._client.stream("POST", path, json=body) as response:
                 if response.status_code >= 400:
                     raise status_error(response.status_code, response.read(), str(self._client.base_url))
-                yield _data_lines(response)
+                yield _data_lines(response, deadline, total_timeout)
         except httpx.TimeoutException as exc:
             raise ProviderTimeout(f"the upstream timed out ({exc.__class__.__name__})", retryable=True) from exc
         except httpx.HTTPError as exc:
@@ -73,10 +78,18 @@ class RelayClient:
         self._client.close()
 
 
-def _data_lines(response: httpx.Response) -> Iterator[str]:
-    for line in response.iter_lines():
-        if line.startswith("data:"):
-            yield line[5:].strip()
+def _data_lines(response: httpx.Response, deadline: float | None = None,
+                total_timeout: float | None = None) -> Iterator[str]:
+    try:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                yield line[5:].strip()
+            if deadline is not None and time.monotonic() > deadline:
+                raise ProviderTimeout(f"no complete answer within {total_timeout:g} s")
+    except httpx.TimeoutException as exc:
+        raise ProviderTimeout(f"the upstream stopped sending data ({exc.__class__.__name__})") from exc
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"the upstream connection failed mid-stream ({exc.__class__.__name__})") from exc
 
 
 def status_error(status: int, content: bytes, where: str = "") -> ProviderError:

@@ -203,7 +203,8 @@ def _stream(call: Call, body: dict, specs: list[ModelSpec], prompt_estimate: int
     def attempt(spec: ModelSpec):
         upstream_body = {**_upstream_body(body, spec),
                          "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
-        return stack.enter_context(_relay(spec).stream_lines("chat/completions", upstream_body))
+        return stack.enter_context(_relay(spec).stream_lines("chat/completions", upstream_body,
+                                                             current_app.config["LLM_TOTAL_TIMEOUT_S"]))
 
     try:
         lines = _with_fallbacks(call, specs, attempt)  # errors here keep their HTTP status
@@ -219,8 +220,13 @@ class StreamRelay:
 
     Iterate it to relay; the server calls ``close()`` when the response ends or the client goes
     away, which closes the upstream connection and settles the quota with what was sent (status
-    ``stop``) even when iteration never started. An upstream failure mid-stream becomes an
-    OpenAI-shaped ``error`` chunk followed by ``[DONE]``.
+    ``stop``, 499) even when iteration never started. An upstream failure after the first byte —
+    an error chunk or a non-JSON ``data:`` line from the upstream, a reset connection, silence
+    past ``LLM_READ_TIMEOUT_S``, no end within ``LLM_TOTAL_TIMEOUT_S``, a stream that ends before
+    its ``finish_reason`` — becomes an OpenAI-shaped chunk ``{"error": {message, type, param,
+    code}}`` (``type`` ``server_error``; ``code`` ``upstream_error`` or ``upstream_timeout``)
+    followed by ``[DONE]``; the call is settled for the text delivered and logged with status
+    ``error`` or ``timeout`` (502 / 504).
     """
 
     def __init__(self, app, call: Call, lines: Iterator[str], stack: contextlib.ExitStack, wants_usage: bool,
@@ -234,14 +240,22 @@ class StreamRelay:
     def __iter__(self) -> Iterator[str]:
         call = self.call
         chunk: dict = {}
+        ended = False  # [DONE] or a finish_reason seen: the answer is complete
         try:
             for payload in self.lines:
                 if payload == "[DONE]":
+                    ended = True
                     break
                 try:
                     chunk = json.loads(payload)
                 except ValueError:
-                    continue  # not JSON (a comment or keep-alive): nothing to relay
+                    raise ProviderError(f"the upstream sent a malformed stream chunk: {payload[:100]!r}") from None
+                if not isinstance(chunk, dict):
+                    raise ProviderError(f"the upstream sent a malformed stream chunk: {payload[:100]!r}")
+                if chunk.get("error") is not None:
+                    error = chunk["error"]
+                    message = error.get("message") if isinstance(error, dict) else str(error)
+                    raise ProviderError(f"the upstream failed mid-stream: {str(message)[:500]}", 502)
                 if chunk.get("usage"):
                     self.usage = chunk["usage"]
                     if not self.wants_usage:
@@ -255,10 +269,22 @@ class StreamRelay:
                         if call.first_token_ms is None:
                             call.first_token_ms = int((time.perf_counter() - call.started) * 1000)
                         self.parts.append(text)
+                    if choice.get("finish_reason"):
+                        ended = True
                 yield f"data: {payload}\n\n"
+            if not ended:
+                raise ProviderError("the upstream ended the stream before the answer was finished")
         except ProviderError as exc:
-            self._finish("error", exc.status or 502, exc.message)
-            error = {"message": exc.message, "type": "upstream_error", "param": None, "code": "upstream_error"}
+            timeout = isinstance(exc, ProviderTimeout)
+            status_code = 504 if timeout else 502
+            self._finish("timeout" if timeout else "error", status_code, exc.message)
+            error = {"message": exc.message, "type": "server_error", "param": None,
+                     "code": "upstream_timeout" if timeout else "upstream_error"}
+            yield f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
+        except Exception as exc:  # noqa: BLE001 — after the first byte every failure must end the stream cleanly
+            self.app.logger.exception("gateway stream failed")
+            self._finish("error", 500, f"internal error: {exc.__class__.__name__}")
+            error = {"message": "internal server error", "type": "server_error", "param": None, "code": None}
             yield f"data: {json.dumps({'error': error})}\n\n"
         else:
             if self.wants_usage and not self.usage:
@@ -280,7 +306,10 @@ class StreamRelay:
         if self.finished:
             return
         self.finished = True
-        self.stack.close()
+        try:
+            self.stack.close()
+        except Exception:  # noqa: BLE001 — closing a broken upstream connection must not skip the settlement
+            self.app.logger.warning("closing the upstream stream failed", exc_info=True)
         with self.app.app_context():
             usage = self.usage
             if usage and usage.get("prompt_tokens") is not None:

@@ -7,6 +7,8 @@ Not product code. ``FakeUpstream().start()`` serves ``/v1/chat/completions`` (st
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +28,14 @@ class Behaviour:
     # answers of the next requests, one list of chunks each (then ``answer_chunks`` again)
     next_answers: list[list[str]] = field(default_factory=list)
     prompt_tokens: int = 11  # the prompt_tokens of the usage it reports
+    # Faults after this many answer chunks of a stream (None: no fault): ``fault`` is "error"
+    # (an OpenAI error chunk, what a provider failing with a 500 mid-stream sends), "stall"
+    # (``stall_s`` of silence, then the rest), "reset" (the TCP connection reset), "malformed"
+    # (a ``data:`` line that is not JSON) or "truncate" (the connection closed, no finish_reason).
+    fault: str | None = None
+    fault_after: int = 1
+    stall_s: float = 5.0
+    honour_n: bool = True  # answer ``n`` choices when asked (False: ignore n, as llama.cpp does)
 
 
 class FakeUpstream:
@@ -92,10 +102,15 @@ class FakeUpstream:
                          "total_tokens": b.prompt_tokens + len(chunks)}
                 if not request.get("stream"):
                     time.sleep(b.first_chunk_delay_s)
+                    n = int(request.get("n") or 1) if b.honour_n else 1
+                    if n > 1:
+                        usage = {**usage, "completion_tokens": n * len(chunks),
+                                 "total_tokens": b.prompt_tokens + n * len(chunks)}
                     self._json(200, {
                         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                         "model": request.get("model"),
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                        "choices": [{"index": i, "message": {"role": "assistant", "content": text},
+                                     "finish_reason": "stop"} for i in range(n)],
                         "usage": usage if b.send_usage else None,
                     })
                     return
@@ -108,6 +123,8 @@ class FakeUpstream:
                     for i, piece in enumerate(chunks):
                         if i:
                             time.sleep(b.chunk_delay_s)
+                        if b.fault and i == b.fault_after and self._fault(b):
+                            return
                         self._chunk({"content": piece}, None)
                     if b.send_finish_reason:
                         self._chunk({}, "stop")
@@ -119,6 +136,23 @@ class FakeUpstream:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
                 self.close_connection = True
+
+            def _fault(self, b: Behaviour) -> bool:
+                """Inject ``b.fault`` → True when the stream must end here."""
+                if b.fault == "stall":
+                    time.sleep(b.stall_s)
+                    return False
+                if b.fault == "error":
+                    self._send({"error": {"message": "fake failure 500 mid-stream", "type": "server_error",
+                                          "param": None, "code": None}})
+                elif b.fault == "malformed":
+                    self.wfile.write(b"data: {this is not json\n\n")
+                    self.wfile.flush()
+                elif b.fault == "reset":  # RST instead of FIN: SO_LINGER with a zero timeout
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                self.close_connection = True
+                return True
 
             def _chunk(self, delta: dict, finish: str | None) -> None:
                 self._send({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "fake",
