@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,6 +127,9 @@ def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gatewa
     call = Call(principal, model, "chat.completions", stream)
     prompt_estimate = estimate_messages_tokens(body["messages"]) + IMAGE_TOKENS * _images(body["messages"])
     n = _count(body, "n", 128) or 1
+    if stream and n > 1:
+        raise ValidateError("n must be 1 when stream is true (ask for several answers without streaming)",
+                            data={"n": ["1 when stream is true"]}, status=400)
     for name in ("max_tokens", "max_completion_tokens"):
         _count(body, name, 10**7)
     completion_max = n * max(_max_tokens(body, spec) for spec in specs)
@@ -137,7 +141,8 @@ def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gatewa
             metrics.QUOTA_REFUSALS.labels("streams").inc()
             raise RateLimitedError(f"Too many open streams: at most {principal.max_streams} at once for this API key")
     try:
-        call.charge = metering.reserve(principal.account_id, specs, prompt_estimate, completion_max, surface=surface,
+        # n answers from an upstream that ignores n are n calls, each billing the prompt
+        call.charge = metering.reserve(principal.account_id, specs, prompt_estimate * n, completion_max, surface=surface,
                                        endpoint="chat.completions", key_id=principal.id, model=model, is_stream=stream)
     except AppError:
         call.finish(0, 0, False, "refused")  # frees the stream slot
@@ -171,28 +176,101 @@ def _count(body: dict, name: str, maximum: int) -> int | None:
 
 
 def _max_tokens(body: dict, spec: ModelSpec) -> int:
-    """The client's ``max_completion_tokens``/``max_tokens`` capped at the model's ``max_output``."""
-    requested = body.get("max_completion_tokens") or body.get("max_tokens")
-    return min(int(requested), spec.max_output) if requested else spec.max_output
+    """The client's ``max_completion_tokens``/``max_tokens`` (the smaller when both are given)
+    capped at the model's ``max_output``; the ``max_output`` when neither is."""
+    requested = [int(body[name]) for name in ("max_completion_tokens", "max_tokens") if body.get(name)]
+    return min([*requested, spec.max_output])
+
+
+# Providers whose API takes ``max_completion_tokens`` (OpenAI's reasoning models refuse
+# ``max_tokens``); every other OpenAI-compatible server (llama.cpp, vLLM, DeepSeek, Qwen, ...)
+# reads only ``max_tokens`` and would ignore the other field.
+MAX_COMPLETION_TOKENS_PROVIDERS = frozenset({"openai"})
 
 
 def _upstream_body(body: dict, spec: ModelSpec) -> dict:
-    """The client's body for ``spec``: its upstream name and the capped ``max_tokens``."""
-    field_name = "max_completion_tokens" if body.get("max_completion_tokens") else "max_tokens"
-    return {**body, "model": spec.name, field_name: _max_tokens(body, spec)}
+    """The client's body for ``spec``: its upstream name and the capped limit on output tokens,
+    under the one name the provider reads (``max_tokens``, or ``max_completion_tokens`` for
+    ``MAX_COMPLETION_TOKENS_PROVIDERS``), whichever of the two the client sent."""
+    upstream = {k: v for k, v in body.items() if k not in ("max_tokens", "max_completion_tokens")}
+    field_name = "max_completion_tokens" if spec.provider in MAX_COMPLETION_TOKENS_PROVIDERS else "max_tokens"
+    return {**upstream, "model": spec.name, field_name: _max_tokens(body, spec)}
+
+
+# At most this many extra upstream calls at once when fanning out ``n`` answers.
+FAN_OUT_CONCURRENCY = 8
 
 
 def _complete(call: Call, body: dict, specs: list[ModelSpec], prompt_estimate: int) -> dict:
+    """A non-streamed completion → OpenAI's ``chat.completion`` with every field its schema
+    requires (``_conformant``). ``n`` > 1 answered with fewer choices (llama.cpp and most
+    self-hosted servers ignore ``n``) is completed by further calls of the same upstream, so the
+    client always gets ``n`` choices; each call bills its prompt."""
     def attempt(spec: ModelSpec) -> dict:
         return _relay(spec).post_json("chat/completions", _upstream_body(body, spec))
 
     result = _with_fallbacks(call, specs, attempt)
-    usage = result.get("usage") or {}
-    if usage.get("prompt_tokens") is not None:
-        call.finish(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), False, "success")
-    else:
-        text = "".join(((c.get("message") or {}).get("content") or "") for c in result.get("choices") or [])
-        call.finish(prompt_estimate, estimate_tokens(text), True, "success")
+    results = [result]
+    n = int(body.get("n") or 1)
+    missing = n - len(result.get("choices") or [])
+    if n > 1 and missing > 0:
+        client, single = _relay(call.spec), {**_upstream_body(body, call.spec), "n": 1}
+        with ThreadPoolExecutor(max_workers=min(missing, FAN_OUT_CONCURRENCY)) as pool:
+            futures = [pool.submit(client.post_json, "chat/completions", single) for _ in range(missing)]
+            failure = None
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except ProviderError as exc:
+                    failure = failure or exc
+        if failure is not None:
+            prompt, completion, estimated = _usage_of(results, prompt_estimate)
+            call.finish(prompt, completion, estimated, "error", 504 if isinstance(failure, ProviderTimeout) else 502,
+                        failure.message)
+            raise (UpstreamTimeoutError if isinstance(failure, ProviderTimeout) else UpstreamError)(failure.message)
+        result = {**result, "choices": [c for r in results for c in (r.get("choices") or [])][:n]}
+    prompt, completion, estimated = _usage_of(results, prompt_estimate)
+    call.finish(prompt, completion, estimated, "success")
+    if estimated or len(results) > 1 or not result.get("usage"):
+        result["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                           "total_tokens": prompt + completion, **({"estimated": True} if estimated else {})}
+    return _conformant(result, call.model)
+
+
+def _usage_of(results: list[dict], prompt_estimate: int) -> tuple[int, int, bool]:
+    """(prompt, completion, estimated) tokens of upstream answers: their ``usage`` summed, or —
+    when one has none — estimated (the prompt once per call, the text of every choice)."""
+    usages = [r.get("usage") or {} for r in results]
+    if all(u.get("prompt_tokens") is not None for u in usages):
+        return (sum(int(u.get("prompt_tokens") or 0) for u in usages),
+                sum(int(u.get("completion_tokens") or 0) for u in usages), False)
+    text = "".join(((c.get("message") or {}).get("content") or "") for r in results for c in r.get("choices") or [])
+    return prompt_estimate * len(results), estimate_tokens(text), True
+
+
+def _conformant(result: dict, model: str) -> dict:
+    """``result`` with the fields OpenAI's ``chat.completion`` schema requires filled where the
+    upstream left them out: ``id``, ``object``, ``created``, ``model``; per choice ``index``
+    (renumbered 0..n-1), ``finish_reason`` (``stop``), ``logprobs`` (null) and ``message``'s
+    ``role`` (``assistant``), ``content`` and ``refusal`` (null). Values present are kept."""
+    defaults = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+                "model": model}
+    for name, value in defaults.items():
+        if result.get(name) is None:
+            result[name] = value
+    choices = []
+    for index, raw in enumerate(result.get("choices") or []):
+        choice = dict(raw) if isinstance(raw, dict) else {}
+        message = dict(choice.get("message") or {})
+        message.setdefault("role", "assistant")
+        message.setdefault("content", None)
+        message.setdefault("refusal", None)
+        choice.update(index=index, message=message)
+        choice.setdefault("logprobs", None)
+        if choice.get("finish_reason") is None:
+            choice["finish_reason"] = "stop"
+        choices.append(choice)
+    result["choices"] = choices
     return result
 
 
