@@ -246,6 +246,27 @@ class Config:
     OAUTH_STATE_TTL_S = _env_int("OAUTH_STATE_TTL_S", 600)
     OAUTH_HTTP_TIMEOUT_S = _env_float("OAUTH_HTTP_TIMEOUT_S", 10.0)
 
+    # Agents with tools (llmops/tools, docs/api.md "Agents with tools"): the loop's limits per turn,
+    # the tools an app may bind, outgoing tool calls, and the keys of builtin tools that need an
+    # internet service (a builtin tool whose key is unset is hidden and refused on save).
+    AGENT_MAX_ITERATIONS = _env_int("AGENT_MAX_ITERATIONS", 5)
+    AGENT_TIME_BUDGET_S = _env_float("AGENT_TIME_BUDGET_S", 120.0)
+    AGENT_MAX_TOOLS = _env_int("AGENT_MAX_TOOLS", 10)
+    TOOL_HTTP_TIMEOUT_S = _env_float("TOOL_HTTP_TIMEOUT_S", 10.0)
+    TOOL_MAX_RESPONSE_BYTES = _env_int("TOOL_MAX_RESPONSE_BYTES", 512 * 1024)
+    TOOL_OBSERVATION_MAX_CHARS = _env_int("TOOL_OBSERVATION_MAX_CHARS", 4000)
+    # API tools and the URL fetcher refuse loopback/private/link-local addresses unless this is set.
+    API_TOOLS_ALLOW_PRIVATE = _env("API_TOOLS_ALLOW_PRIVATE", "0") in ("1", "true", "yes")
+    SERPER_API_KEY = _env("SERPER_API_KEY")
+    SERPER_BASE_URL = _env("SERPER_BASE_URL", "https://google.serper.dev")
+    OPENWEATHER_API_KEY = _env("OPENWEATHER_API_KEY")
+    OPENWEATHER_BASE_URL = _env("OPENWEATHER_BASE_URL", "https://api.openweathermap.org")
+    IMAGE_GENERATION_API_KEY = _env("IMAGE_GENERATION_API_KEY")
+    IMAGE_GENERATION_BASE_URL = _env("IMAGE_GENERATION_BASE_URL", "https://api.openai.com/v1")
+    # The assistant agent's model (course module 13); unset: the studio's helper model.
+    ASSISTANT_AGENT_PROVIDER = _env("ASSISTANT_AGENT_PROVIDER")
+    ASSISTANT_AGENT_MODEL = _env("ASSISTANT_AGENT_MODEL")
+
     # Server process settings (read by workers/gunicorn.conf.py).
     # API_PORT, not PORT: process runners such as honcho set PORT for every process they start.
     HOST = _env("API_HOST", "127.0.0.1")

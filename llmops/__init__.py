@@ -74,6 +74,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     for blueprint in (ai_api.bp, oauth.bp, builtin_apps.bp):  # course modules 06, 08, 10
         app.register_blueprint(blueprint)
+    from llmops.api.studio import assistant_agent, tools
+
+    for blueprint in (tools.bp, assistant_agent.bp):  # course modules 02, 13
+        app.register_blueprint(blueprint)
     ops.init_app(app)
     cli.init_app(app)
     return app

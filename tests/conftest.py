@@ -24,6 +24,9 @@ import sitecustomize as netguard  # noqa: E402,F401 — installs the audit hook 
 from config import TestingConfig, celery_settings  # noqa: E402
 from tests.fakes.upstream import FakeUpstream  # noqa: E402
 
+# fixtures of tests/fakes/tool_server.py (tool_server, tool_model) for the agent tests
+pytest_plugins = ["tests.fakes.tool_server"]
+
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_BASE_URL = "redis://127.0.0.1:6379"
 # Concurrent test runs on one machine (several checkouts) each claim a slot, so their

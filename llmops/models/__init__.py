@@ -7,10 +7,12 @@ from llmops.models.base import Base
 from llmops.models.conversation import Conversation, Message, ModelConversation
 from llmops.models.dataset import AppDatasetJoin, Dataset, DatasetQuery, Document, Segment, SegmentTerm, UploadFile
 from llmops.models.platform import ProviderOverride, StateEntry
+from llmops.models.tool import ApiTool, ApiToolProvider, MessageAgentThought
 
 __all__ = [
-    "Account", "AccountLedger", "AccountOAuth", "ActiveModel", "ApiKey", "App", "AppConfig", "AppDatasetJoin", "Base",
-    "Conversation", "Dataset", "DatasetQuery", "Document", "InviteCode", "Message", "ModelConversation", "ModelPrice",
+    "Account", "AccountLedger", "AccountOAuth", "ActiveModel", "ApiKey", "ApiTool", "ApiToolProvider", "App",
+    "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset", "DatasetQuery", "Document", "InviteCode",
+    "Message", "MessageAgentThought", "ModelConversation", "ModelPrice",
     "ProviderOverride", "RedeemCode", "Segment",
     "SegmentTerm", "StateEntry", "UploadFile", "UsageDaily", "UsageLog",
 ]

@@ -102,6 +102,11 @@ class ChatClient:
             http_client=http_client,
         )
 
+    @property
+    def sdk(self) -> openai.OpenAI:
+        """The underlying ``openai`` client (for calls this class does not wrap: tool calls)."""
+        return self._client
+
     def complete(self, model: str, messages: list[dict], **params) -> ChatResult:
         """Blocking completion. Raises a ``ProviderError`` subclass on failure."""
         started = time.perf_counter()

@@ -45,6 +45,15 @@ class RetrievalConfigSchema(StudioSchema):
     score = fields.Float(validate=validate.Range(min=0, max=0.99))
 
 
+class AppToolRefSchema(StudioSchema):
+    """A tool bound to the app (checked against the tools by ``tool_service.check_app_tools``)."""
+
+    type = fields.String(required=True, validate=validate.OneOf(["builtin_tool", "api_tool"]))
+    provider_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    tool_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    params = fields.Dict(load_default=dict)
+
+
 class AppConfigUpdateSchema(StudioSchema):
     """Seed 1.2: a partial update of the draft; only the keys given change."""
 
@@ -54,6 +63,7 @@ class AppConfigUpdateSchema(StudioSchema):
     dataset_ids = fields.List(fields.UUID(), validate=validate.Length(max=5))
     retrieval_config = fields.Nested(RetrievalConfigSchema)
     opening_statement = fields.String(validate=validate.Length(max=2000))
+    tools = fields.List(fields.Nested(AppToolRefSchema), validate=validate.Length(max=100))
 
     @validates_schema
     def not_empty(self, data, **kwargs):

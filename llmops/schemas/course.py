@@ -17,7 +17,7 @@ class CourseModelConfigSchema(StudioSchema):
 
 
 class ToolRefSchema(StudioSchema):
-    """A tool bound to the app, as the course writes it (stored as given: no tools module yet)."""
+    """A tool bound to the app, as the course writes it (checked by ``tool_service.check_app_tools``)."""
 
     type = fields.String(required=True, validate=validate.OneOf(["builtin_tool", "api_tool"]))
     provider_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
@@ -71,7 +71,7 @@ class CourseDraftConfigSchema(StudioSchema):
     model_config = fields.Nested(CourseModelConfigSchema)
     dialog_round = fields.Integer(validate=validate.Range(min=0, max=100))
     preset_prompt = fields.String(validate=validate.Length(max=2000))
-    tools = fields.List(fields.Nested(ToolRefSchema), validate=validate.Length(max=20))
+    tools = fields.List(fields.Nested(ToolRefSchema), validate=validate.Length(max=100))
     workflows = fields.List(fields.UUID(), validate=validate.Length(max=5))
     datasets = fields.List(fields.UUID(), validate=validate.Length(max=5))
     retrieval_config = fields.Nested(RetrievalConfigSchema)

@@ -164,6 +164,10 @@ def update_draft_config(account_id: uuid.UUID, app_id: uuid.UUID, changes: dict,
     model_service.get_model(model_config["provider"], model_config["model"])  # validates provider
     if "dataset_ids" in changes:
         _check_datasets(account_id, changes["dataset_ids"], dataset_field)
+    if "tools" in changes:
+        from llmops.services import tool_service
+
+        draft.tools = tool_service.check_app_tools(account_id, changes["tools"])
     draft.updated_at = utcnow()
     _sync_dataset_joins(app)
     db.session.commit()
@@ -211,10 +215,10 @@ def get_course_draft_config(account_id: uuid.UUID, app_id: uuid.UUID) -> dict:
         draft.dataset_ids = live
         _sync_dataset_joins(app)
     db.session.commit()
-    return course_config_to_dict(draft, [found[uuid.UUID(i)] for i in live])
+    return course_config_to_dict(draft, [found[uuid.UUID(i)] for i in live], account_id)
 
 
-def course_config_to_dict(config: AppConfig, datasets: list[Dataset]) -> dict:
+def course_config_to_dict(config: AppConfig, datasets: list[Dataset], account_id: uuid.UUID | None = None) -> dict:
     """A configuration in the course's shape: ``dialog_round`` beside ``model_config``,
     ``long_term_memory.enable`` for ``memory_mode``, ``datasets`` as objects; tools and workflows
     as the course reads them (their modules are not served yet: names are their ids)."""
@@ -226,7 +230,7 @@ def course_config_to_dict(config: AppConfig, datasets: list[Dataset]) -> dict:
                          "parameters": model_config.get("parameters") or {}},
         "dialog_round": int(model_config.get("dialog_round", 3)),
         "preset_prompt": config.preset_prompt,
-        "tools": [_course_tool(t) for t in config.tools or []],
+        "tools": _course_tools(config.tools or [], account_id),
         "workflows": [{"id": w, "name": "", "icon": "", "description": ""} for w in config.workflows or []],
         "datasets": [{"id": str(d.id), "name": d.name, "icon": d.icon, "description": d.description} for d in datasets],
         "retrieval_config": config.retrieval_config or {},
@@ -238,6 +242,15 @@ def course_config_to_dict(config: AppConfig, datasets: list[Dataset]) -> dict:
         "updated_at": unix(config.updated_at),
         "created_at": unix(config.created_at),
     }
+
+
+def _course_tools(tools: list[dict], account_id: uuid.UUID | None) -> list[dict]:
+    """The bound tools in the course's shape; tools deleted or hidden since are left out."""
+    if account_id is None:
+        return [_course_tool(t) for t in tools]
+    from llmops.services import tool_service
+
+    return [shown for shown in (tool_service.course_tool(account_id, t) for t in tools) if shown is not None]
 
 
 def _course_tool(tool: dict) -> dict:

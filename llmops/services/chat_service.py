@@ -76,6 +76,8 @@ class DebugTurn:
     endpoint: str = "apps.debug"
     key_id: uuid.UUID | None = None
     charge: metering.Charge | None = None
+    # the app binds tools: the turn runs as an agent (``agent_service.AgentSetup``)
+    agent: object | None = None
 
 
 def prepare_debug_turn(account_id: uuid.UUID, app_id: uuid.UUID, query: str) -> DebugTurn:
@@ -191,13 +193,22 @@ def _build_turn(account_id: uuid.UUID, app_id: uuid.UUID | None, config, convers
         if estimate_messages_tokens(head + round_messages + history + tail) > budget:
             break
         history = round_messages + history
-    return DebugTurn(
+    turn = DebugTurn(
         app_id=app_id, account_id=account_id, conversation_id=conversation.id, query=query,
         provider=spec.provider, model=spec.name, parameters=parameters,
         messages=head + history + tail, memory_on=memory_on, summary=summary, records=records,
         retrieval_log=retrieval_log, started=started, review=review,
         suggest_after_answer=features["suggested_after_answer"],
     )
+    turn.agent = agent_service().setup(config, spec)
+    return turn
+
+
+def agent_service():
+    """``llmops.services.agent_service`` (imported late: it builds on this module)."""
+    from llmops.services import agent_service as module
+
+    return module
 
 
 def _retrieve(account_id: uuid.UUID, app_id: uuid.UUID | None, config, query: str,
@@ -242,6 +253,8 @@ def complete_debug_turn(turn: DebugTurn) -> dict:
         message = _save_message(turn, turn.preset_answer, Usage(0, 0), "normal", "", 0)
         return message_to_dict(message)
     _reserve(turn, stream=False)
+    if turn.agent is not None:
+        return agent_service().complete(turn)
     try:
         client = model_service.get_chat_client(turn.provider, turn.api_key)
         result = client.complete(turn.model, turn.messages, **turn.parameters)
@@ -283,6 +296,8 @@ def stream_debug_turn(turn: DebugTurn) -> TurnEvents:
     The turn is reserved now (``metering``), so a balance that cannot cover it is a 429 before
     the stream starts."""
     _reserve(turn, stream=True)
+    if turn.agent is not None and turn.preset_answer is None:
+        return TurnEvents(turn, agent_service().agent_events(turn))
     return TurnEvents(turn, _turn_events(turn))
 
 
@@ -587,7 +602,10 @@ def message_to_dict(message: Message) -> dict:
 def agent_thoughts(message: Message) -> list[dict]:
     """The course's ``agent_thoughts`` of a saved message, rebuilt from what the message holds:
     memory recall (when memory was on), dataset retrieval, the answer (or the failure), in order;
-    ids are the step ids its stream used."""
+    ids are the step ids its stream used. An agent run's saved steps are returned as saved."""
+    stored = agent_service().stored_thoughts(message)
+    if stored:
+        return stored
     created_at = unix(message.created_at)
     steps: list[tuple[str, dict]] = []
     if message.memory_status != "none":

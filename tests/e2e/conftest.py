@@ -46,13 +46,25 @@ def priced_upstream():
 
 
 @pytest.fixture(scope="session")
-def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream, openai_upstream, priced_upstream):
+def tools_upstream():
+    """A fake upstream served as the registry's ``zhipu`` provider (a key is set): ``glm-4-flash`` is
+    listed with ``tool_call`` and free, so agent tests script its tool calls (tests/e2e/test_agent_tools.py)."""
+    server = FakeUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream, openai_upstream, priced_upstream,
+          tools_upstream):
     workdir = tmp_path_factory.mktemp("e2e")
     env = {
         "LLMOPS_BASE_URL_OLLAMA": slow_upstream.base_url,
         "LLMOPS_BASE_URL_OPENAI": openai_upstream.base_url,
         "LLMOPS_BASE_URL_VLLM": priced_upstream.base_url,
         "VLLM_API_KEY": "sk-operator-vllm",
+        "LLMOPS_BASE_URL_ZHIPU": tools_upstream.base_url,
+        "ZHIPU_API_KEY": "sk-operator-zhipu",
         # seed 003's clients send no key: they are charged to this one (imported by tests/e2e/test_seed003.py)
         "SEED003_API_KEY": SEED003_API_KEY,
         "USAGE_FLUSH_INTERVAL_S": "0.5",

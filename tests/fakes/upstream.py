@@ -36,6 +36,9 @@ class Behaviour:
     fault_after: int = 1
     stall_s: float = 5.0
     honour_n: bool = True  # answer ``n`` choices when asked (False: ignore n, as llama.cpp does)
+    # tool calls of the next requests (before ``next_answers``), one list each of
+    # ``{"name": ..., "arguments": dict | str}``: that request is answered with those tool calls
+    next_tool_calls: list[list[dict]] = field(default_factory=list)
 
 
 class FakeUpstream:
@@ -96,6 +99,9 @@ class FakeUpstream:
                     message = b.fail_message or f"fake failure {b.fail_status}"
                     self._json(b.fail_status, {"error": {"message": message, "type": "server_error"}})
                     return
+                if b.next_tool_calls:
+                    self._tool_calls(request, b.next_tool_calls.pop(0), b)
+                    return
                 chunks = b.next_answers.pop(0) if b.next_answers else b.answer_chunks
                 text = "".join(chunks)
                 usage = {"prompt_tokens": b.prompt_tokens, "completion_tokens": len(chunks),
@@ -153,6 +159,42 @@ class FakeUpstream:
                     self.connection.close()
                 self.close_connection = True
                 return True
+
+            def _tool_calls(self, request: dict, calls: list[dict], b: Behaviour) -> None:
+                """Answer with ``calls`` as OpenAI tool calls (streamed in two pieces each)."""
+                made = [{"id": f"call_{i}_{int(time.time() * 1000) % 100000}", "type": "function",
+                         "function": {"name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str)
+                                      else json.dumps(c["arguments"])}} for i, c in enumerate(calls)]
+                usage = {"prompt_tokens": b.prompt_tokens, "completion_tokens": 5 * len(calls),
+                         "total_tokens": b.prompt_tokens + 5 * len(calls)}
+                time.sleep(b.first_chunk_delay_s)
+                if not request.get("stream"):
+                    self._json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                                     "model": request.get("model"), "usage": usage, "choices": [{
+                                         "index": 0, "finish_reason": "tool_calls",
+                                         "message": {"role": "assistant", "content": None, "tool_calls": made}}]})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    for i, call in enumerate(made):
+                        arguments = call["function"]["arguments"]
+                        half = len(arguments) // 2
+                        self._chunk({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+                                                     "function": {"name": call["function"]["name"],
+                                                                  "arguments": arguments[:half]}}]}, None)
+                        self._chunk({"tool_calls": [{"index": i, "function": {"arguments": arguments[half:]}}]}, None)
+                    self._chunk({}, "tool_calls")
+                    if (request.get("stream_options") or {}).get("include_usage"):
+                        self._send({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+                                    "model": request.get("model"), "choices": [], "usage": usage})
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
 
             def _chunk(self, delta: dict, finish: str | None) -> None:
                 self._send({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "fake",

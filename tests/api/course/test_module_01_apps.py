@@ -31,9 +31,10 @@ def draft_example(dataset_ids: list[str]) -> dict:
                                         "frequency_penalty": 0.3, "max_tokens": 4500}},
         "dialog_round": 3,
         "preset_prompt": "你是一个拥有10年经验的翻译官，请帮助用户解决问题。",
-        "tools": [{"type": "builtin_tool", "provider_id": "google", "tool_id": "google_serper"},
-                  {"type": "api_tool", "provider_id": "5e7834dc-bbca-4ee5-9591-8f297f5acded",
-                   "tool_id": "e1baf52a-1be2-4b93-ad62-6fad72f1ec37"}],
+        # the example's tools (google_serper, an API tool of the course author's) do not exist here:
+        # tools are checked on save (tests/api/course/test_module_02_tools.py), so two builtin ones
+        "tools": [{"type": "builtin_tool", "provider_id": "time", "tool_id": "current_time"},
+                  {"type": "builtin_tool", "provider_id": "calculator", "tool_id": "calculator"}],
         "workflows": ["5e7834dc-bbca-4ee5-9591-8f297f5acded", "9f5e42d4-e184-4e2c-88f2-0ef843749e3f"],
         "datasets": dataset_ids,
         "retrieval_config": {"retrieval_strategy": "semantic", "k": 5, "score": 0.5},

@@ -1,0 +1,69 @@
+"""End to end on the live stack (gunicorn api, the real Celery worker, the profile's database): an
+app with the builtin time and calculator tools answers through ``agent_action`` events in the
+course's debug stream, every step is recorded (``agent_thoughts``) and every model call of the run
+is written to the usage log by the worker.
+
+The model is ``zhipu/glm-4-flash`` served by a fake upstream that scripts its tool calls, not the
+local SmolLM2-135M through llama.cpp: the registry lists no ``tool_call`` for the 135M model (it
+would get the ReAct prompt), and at 135M parameters it does not reliably pick a tool and write
+its JSON arguments, so a test on it would check the model, not the loop. The tools themselves
+(the clock, the calculator) run for real in the api process."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from tests.api.test_debug import parse_sse
+from tests.e2e.conftest import sql
+
+
+def test_time_and_calculator_answer_through_agent_actions(stack, api, auth_headers, tools_upstream):
+    app_id = api.post("/apps", json={"name": "Clock and maths", "icon": "", "description": "agent"},
+                      headers=auth_headers).json()["data"]["id"]
+    draft = {"model_config": {"provider": "zhipu", "model": "glm-4-flash", "parameters": {"max_tokens": 256}},
+             "tools": [{"type": "builtin_tool", "provider_id": "time", "tool_id": "current_time",
+                        "params": {"default_timezone": "Asia/Shanghai"}},
+                       {"type": "builtin_tool", "provider_id": "calculator", "tool_id": "calculator"}]}
+    saved = api.post(f"/apps/{app_id}/draft-app-config", json=draft, headers=auth_headers)
+    assert saved.status_code == 200, saved.text
+
+    tools_upstream.reset()
+    tools_upstream.behaviour.next_tool_calls = [[{"name": "current_time", "arguments": {}},
+                                                 {"name": "calculator", "arguments": {"expression": "2**10 + 24"}}]]
+    tools_upstream.behaviour.next_answers = [["It is ", "now in Shanghai, and 2**10 + 24 = 1048."]]
+    response = api.post(f"/apps/{app_id}/conversations", json={"query": "What time is it, and what is 2**10+24?"},
+                        headers=auth_headers)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(response.text)
+    names = [e for e, _ in events]
+    assert names[0] == "agent_thought" and names[-1] == "agent_end", names
+    actions = {d["tool"]: d for e, d in events if e == "agent_action"}
+    assert actions["calculator"]["observation"] == "1048"
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00 \(\w+day, Asia/Shanghai\)$",
+                    actions["current_time"]["observation"]), actions["current_time"]
+    # the model got both observations back
+    tool_messages = [m for m in tools_upstream.requests[-1]["messages"] if m["role"] == "tool"]
+    assert sorted(m["content"] for m in tool_messages) == sorted(a["observation"] for a in actions.values())
+
+    message = api.get(f"/apps/{app_id}/conversations/messages", headers=auth_headers).json()["data"]["list"][0]
+    assert [s["event"] for s in message["agent_thoughts"]] == ["agent_thought", "agent_action", "agent_action",
+                                                              "agent_message"]
+    assert {s["tool"]: s["tool_input"] for s in message["agent_thoughts"] if s["event"] == "agent_action"} == {
+        "current_time": {}, "calculator": {"expression": "2**10 + 24"}}
+    rows = sql(stack, "SELECT position, event, tool FROM message_agent_thought WHERE message_id = :m ORDER BY position",
+               m=message["id"])
+    assert [(r.position, r.event) for r in rows] == [(1, "agent_thought"), (2, "agent_action"), (3, "agent_action"),
+                                                     (4, "agent_message")]
+
+    # both model calls of the run reach the usage log (written by the worker)
+    me = api.get("/account", headers=auth_headers).json()["data"]
+    deadline = time.time() + 60
+    usage = []
+    while time.time() < deadline and len(usage) < 2:
+        usage = sql(stack, "SELECT endpoint, surface, status, model FROM usage_log WHERE account_id IN "
+                           "(SELECT id FROM account WHERE email = :e)", e=me["email"])
+        time.sleep(0.3)
+    assert len(usage) == 2 and {(u.surface, u.status, u.model) for u in usage} == {("debug", "success", "glm-4-flash")}
+    assert json.dumps(message)  # the message list is plain JSON
