@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 
 from tests.api.test_debug import parse_sse
 from tests.e2e.conftest import sql
@@ -52,8 +53,8 @@ def test_time_and_calculator_answer_through_agent_actions(stack, api, auth_heade
                                                               "agent_message"]
     assert {s["tool"]: s["tool_input"] for s in message["agent_thoughts"] if s["event"] == "agent_action"} == {
         "current_time": {}, "calculator": {"expression": "2**10 + 24"}}
-    rows = sql(stack, "SELECT position, event, tool FROM message_agent_thought WHERE message_id = :m ORDER BY position",
-               m=message["id"])
+    rows = sql(stack, "SELECT position, event, tool FROM message_agent_thought WHERE message_id IN (:m, :h) "
+                      "ORDER BY position", m=message["id"], h=uuid.UUID(message["id"]).hex)  # PostgreSQL / SQLite
     assert [(r.position, r.event) for r in rows] == [(1, "agent_thought"), (2, "agent_action"), (3, "agent_action"),
                                                      (4, "agent_message")]
 
