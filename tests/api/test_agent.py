@@ -316,3 +316,42 @@ def test_threads_are_not_left_behind(client, auth, new_app, fake, tool_model):
     chat(client, auth, new_app)
     time.sleep(0.2)
     assert not [t for t in threading.enumerate() if t.name.startswith("agent-tool") and t.is_alive()]
+
+
+def test_internet_tools_call_their_services_with_the_configured_keys(app, client, auth, new_app, fake, tool_model,
+                                                                        tool_server, monkeypatch):
+    for name, value in {"SERPER_API_KEY": "serper-key", "SERPER_BASE_URL": tool_server.url,
+                        "OPENWEATHER_API_KEY": "ow-key", "OPENWEATHER_BASE_URL": tool_server.url,
+                        "IMAGE_GENERATION_API_KEY": "image-key", "IMAGE_GENERATION_BASE_URL": tool_server.url}.items():
+        monkeypatch.setitem(app.config, name, value)
+    configure(client, auth, new_app, [
+        {"type": "builtin_tool", "provider_id": "google", "tool_id": "google_serper"},
+        {"type": "builtin_tool", "provider_id": "openweather", "tool_id": "current_weather"},
+        {"type": "builtin_tool", "provider_id": "dalle", "tool_id": "dalle3",
+         "params": {"size": "1792x1024", "style": "natural"}}], tool_model)
+    fake.behaviour.next_tool_calls = [[{"name": "google_serper", "arguments": {"query": "capital of France"}},
+                                       {"name": "current_weather", "arguments": {"city": "Paris"}},
+                                       {"name": "dalle3", "arguments": {"prompt": "the Eiffel tower"}}]]
+    events = chat(client, auth, new_app)
+    observations = {d["tool"]: d["observation"] for e, d in events if e == "agent_action"}
+    assert observations["google_serper"].startswith("Paris\n\nParis - Wikipedia — https://en.wikipedia.org/wiki/Paris")
+    assert json.loads(observations["current_weather"]) == {
+        "city": "Paris", "conditions": "light rain", "temperature_c": 18.5, "feels_like_c": 18.1,
+        "humidity_percent": 81, "wind_m_s": 3.6}
+    assert observations["dalle3"] == "https://images.example.com/1792x1024/natural.png"
+    sent = {r["path"]: r for r in tool_server.requests}
+    assert sent["/search"]["body"] == {"q": "capital of France"}
+    assert sent["/images/generations"]["body"]["prompt"] == "the Eiffel tower"
+
+    # a wrong key: the service's refusal is the observation
+    monkeypatch.setitem(app.config, "OPENWEATHER_API_KEY", "wrong")
+    fake.behaviour.next_tool_calls = [[{"name": "current_weather", "arguments": {"city": "Paris"}}]]
+    events = chat(client, auth, new_app)
+    action = next(d for e, d in events if e == "agent_action")
+    assert action["observation"].startswith("error: the service answered HTTP 401")
+
+    # once a key is unset, the tool is hidden: dropped from the run (and refused on save)
+    monkeypatch.setitem(app.config, "IMAGE_GENERATION_API_KEY", None)
+    fake.behaviour.next_answers = [["ok"]]
+    chat(client, auth, new_app)
+    assert "dalle3" not in [t["function"]["name"] for t in fake.requests[-1]["tools"]]

@@ -68,3 +68,37 @@ def test_time_and_calculator_answer_through_agent_actions(stack, api, auth_heade
         time.sleep(0.3)
     assert len(usage) == 2 and {(u.surface, u.status, u.model) for u in usage} == {("debug", "success", "glm-4-flash")}
     assert json.dumps(message)  # the message list is plain JSON
+
+
+def test_readme_tool_configuration_runs_verbatim(stack, api, auth_headers, tools_upstream):
+    """README "Configuring a tool on an app with curl", run by bash against the stack (the app's
+    model set to the scripted function-calling one first; the API tool is never called)."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- tools-curl:start -->", 1)[1].split("<!-- tools-curl:end -->", 1)[0]
+    script = block.split("```bash", 1)[1].rsplit("```", 1)[0]
+    app_id = api.post("/apps", json={"name": "README tools"}, headers=auth_headers).json()["data"]["id"]
+    api.post(f"/apps/{app_id}/draft-app-config", headers=auth_headers,
+             json={"model_config": {"provider": "zhipu", "model": "glm-4-flash"}})
+    tools_upstream.reset()
+    tools_upstream.behaviour.next_tool_calls = [[{"name": "current_time", "arguments": {}},
+                                                 {"name": "calculator", "arguments": {"expression": "17 * 23"}}]]
+    tools_upstream.behaviour.next_answers = [["17 * 23 = 391."]]
+    prelude = (f'BASE={stack.api_url}\nAUTH="Authorization: {auth_headers["Authorization"]}"\nAPP_ID={app_id}\n'
+               "jget() { python3 -c 'import json,sys\nd=json.load(sys.stdin)\n"
+               'for k in sys.argv[1].split("."): d=d[int(k)] if k.isdigit() else d[k]\n'
+               "print(d)' \"$1\"; }\nset -e\n")
+    done = subprocess.run(["bash", "-c", prelude + script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "the openapi_schema is valid" in out
+    events = parse_sse(out[out.index("event: "):])
+    actions = {d["tool"]: d["observation"] for e, d in events if e == "agent_action"}
+    assert actions["calculator"] == "391" and re.search(r"\+0[12]:00 \(\w+day, Europe/Paris\)", actions["current_time"])
+    assert [e for e, _ in events][-1] == "agent_end"
+    assert "'event': 'agent_action'" in out.rsplit("event: agent_end", 1)[1]  # the recorded steps
+    draft = api.get(f"/apps/{app_id}/draft-app-config", headers=auth_headers).json()["data"]
+    assert [t["tool"]["name"] for t in draft["tools"]] == ["current_time", "calculator", "YoudaoSuggest"]

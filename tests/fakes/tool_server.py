@@ -5,7 +5,10 @@ upstream). Import the fixtures into a test module to use them.
 
 Endpoints: ``GET /weather?location=`` (echoes the Authorization header it got), ``POST /ip``
 (JSON body), ``GET /items/{id}``, ``GET /slow?seconds=``, ``GET /fail`` (500), ``GET /big``
-(2 MB), ``GET /page`` (HTML), ``GET /redirect?to=URL`` (302).
+(2 MB), ``GET /page`` (HTML), ``GET /redirect?to=URL`` (302); and stand-ins for the internet
+services of builtin tools: ``POST /search`` (serper.dev, ``X-API-KEY: serper-key``),
+``GET /data/2.5/weather`` (OpenWeather, ``appid=ow-key``), ``POST /images/generations``
+(OpenAI images, ``Bearer image-key``).
 """
 
 from __future__ import annotations
@@ -77,6 +80,13 @@ class ToolServer:
                 elif url.path == "/page":
                     self._send(200, b"<html><head><script>var x=1;</script></head><body><h1>Opening hours</h1>"
                                     b"<p>Mon-Fri 9:00-18:00</p></body></html>", "text/html; charset=utf-8")
+                elif url.path == "/data/2.5/weather":  # OpenWeather's current weather
+                    if query.get("appid") != "ow-key":
+                        self._send(401, b'{"cod": 401, "message": "Invalid API key"}')
+                        return
+                    self._send(200, json.dumps({"name": query.get("q"), "weather": [{"description": "light rain"}],
+                                                "main": {"temp": 18.5, "feels_like": 18.1, "humidity": 81},
+                                                "wind": {"speed": 3.6}}).encode())
                 elif url.path == "/redirect":
                     self._send(302, b"", "text/plain", {"Location": query.get("to", "/")})
                 else:
@@ -88,6 +98,19 @@ class ToolServer:
                 url, _ = self._record(body)
                 if url.path == "/ip":
                     self._send(200, json.dumps({"ip": body.get("ip"), "region": "local network"}).encode())
+                elif url.path == "/search":  # serper.dev
+                    if self.headers.get("X-API-KEY") != "serper-key":
+                        self._send(403, b'{"message": "Unauthorized."}')
+                        return
+                    self._send(200, json.dumps({"answerBox": {"answer": "Paris"}, "organic": [
+                        {"title": "Paris - Wikipedia", "link": "https://en.wikipedia.org/wiki/Paris",
+                         "snippet": "Paris is the capital of France."}]}).encode())
+                elif url.path == "/images/generations":  # OpenAI's images API
+                    if self.headers.get("Authorization") != "Bearer image-key":
+                        self._send(401, b'{"error": {"message": "bad key"}}')
+                        return
+                    self._send(200, json.dumps({"created": 1, "data": [
+                        {"url": f"https://images.example.com/{body.get('size')}/{body.get('style')}.png"}]}).encode())
                 else:
                     self._send(404, b'{"error": "not found"}')
 

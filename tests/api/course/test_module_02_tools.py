@@ -237,3 +237,30 @@ def test_draft_tools_limit_and_other_accounts_api_tools(app, client, logged_in, 
     ref = [{"type": "api_tool", "provider_id": theirs["id"], "tool_id": theirs["tools"][0]["id"]}]
     response = client.post(f"/apps/{app_id}/draft-app-config", json={"tools": ref}, headers=logged_in)
     assert response.status_code == 422 and "tools[0].tool_id" in response.get_json()["data"]
+
+
+def test_the_knowledge_base_tool_searches_the_apps_datasets(app, client, logged_in, make_app, make_dataset,
+                                                            index_documents, fake, tool_model):
+    from tests.api.test_debug import parse_sse
+
+    dataset_id = make_dataset()
+    index_documents(dataset_id, {"faq.txt": b"The LLMOps course office is open Monday to Friday, 9:00 to 18:00.\n\n"
+                                            b"Refunds are possible within 14 days of purchase."})
+    app_id = make_app()
+    tools = [{"type": "builtin_tool", "provider_id": "dataset", "tool_id": "dataset_retrieval", "params": {"k": 2}}]
+    envelope(client.post(f"/apps/{app_id}/draft-app-config", headers=logged_in, json={
+        "model_config": {"provider": tool_model[0], "model": tool_model[1]}, "tools": tools,
+        "datasets": [dataset_id], "retrieval_config": {"retrieval_strategy": "full_text", "k": 1, "score": 0}}))
+    fake.behaviour.next_tool_calls = [[{"name": "dataset_retrieval", "arguments": {"query": "refunds"}}]]
+    fake.behaviour.next_answers = [["Within 14 days."]]
+    response = client.post(f"/apps/{app_id}/conversations", json={"query": "when can I get a refund?"},
+                           headers=logged_in)
+    events = parse_sse(response.get_data(as_text=True))
+    names = [e for e, _ in events]
+    action_at = names.index("agent_action")
+    assert "Refunds are possible within 14 days" in events[action_at][1]["observation"]
+    found = events[action_at + 1]  # the passages the tool found, as a dataset_retrieval step
+    assert found[0] == "dataset_retrieval" and found[1]["records"][0]["dataset_id"] == dataset_id
+    assert names[-1] == "agent_end"
+    message = envelope(client.get(f"/apps/{app_id}/conversations/messages", headers=logged_in))["list"][0]
+    assert "dataset_retrieval" in [s["event"] for s in message["agent_thoughts"]]
