@@ -69,6 +69,10 @@ def celery_settings(broker_url: str, longest_task_s: int) -> dict:
                 "task": "llmops.tasks.maintenance.redispatch_stuck_documents",
                 "schedule": 120.0,
             },
+            "sweep-index-orphans": {
+                "task": "llmops.tasks.maintenance.sweep_index_orphans",
+                "schedule": 3600.0,
+            },
             "purge-expired-state": {
                 "task": "llmops.tasks.maintenance.purge_expired_state",
                 "schedule": 3600.0,
@@ -160,6 +164,22 @@ class Config:
     FULLTEXT_CACHE_MAX_POSTINGS = _env_int("FULLTEXT_CACHE_MAX_POSTINGS", 20_000_000)
     # A document left in a pipeline stage longer than this is dispatched again (beat, worker start).
     DOCUMENT_STUCK_AFTER_S = _env_int("DOCUMENT_STUCK_AFTER_S", 900)
+    # Claims on background work (seconds): an indexing run / memory fold holds its row this long
+    # and renews it every third of that while it works; a killed run's work is re-dispatched once
+    # its lease lapses. A document whose runs die this many times in a row stops with an error.
+    INDEXING_LEASE_S = _env_int("INDEXING_LEASE_S", 60)
+    INDEXING_MAX_ATTEMPTS = _env_int("INDEXING_MAX_ATTEMPTS", 3)
+    MEMORY_LEASE_S = _env_int("MEMORY_LEASE_S", 60)
+    # A document waiting for a service that is down (vector store, embedding provider) is queued
+    # again after this many seconds.
+    INDEXING_RETRY_DELAY_S = _env_int("INDEXING_RETRY_DELAY_S", 30)
+    # Parsing bounds per document: wall time (s), pages (PDF pages, slides), bytes a PDF's streams
+    # or an Office file's parts expand to.
+    PARSE_TIMEOUT_S = _env_int("PARSE_TIMEOUT_S", 300)
+    PARSE_MAX_PAGES = _env_int("PARSE_MAX_PAGES", 2000)
+    PARSE_MAX_DECOMPRESSED_BYTES = _env_int("PARSE_MAX_DECOMPRESSED_BYTES", 200 * 1024 * 1024)
+    # Bytes of uploaded files an account may keep (413 past it); 0 = no limit.
+    ACCOUNT_STORAGE_BYTES = _env_int("ACCOUNT_STORAGE_BYTES", 1024 * 1024 * 1024)
     CHROMA_URL = _env("CHROMA_URL")  # http://host:8000 → HttpClient; unset → PersistentClient
     CHROMA_PATH = _env("CHROMA_PATH", str(INSTANCE_DIR / "chroma"))
 

@@ -36,7 +36,12 @@ class AppConfig(IdMixin, TimestampMixin, Base):
     """One configuration of an app; ``status`` is ``drafted`` or ``published``."""
 
     __tablename__ = "app_config"
-    __table_args__ = (sa.Index("ix_app_config_app_status", "app_id", "status", "version"),)
+    __table_args__ = (
+        sa.Index("ix_app_config_app_status", "app_id", "status", "version"),
+        # one number per published version of an app (drafts all have version 0)
+        sa.Index("uq_app_config_app_version", "app_id", "version", unique=True,
+                 sqlite_where=sa.text("status = 'published'"), postgresql_where=sa.text("status = 'published'")),
+    )
 
     app_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("app.id"), nullable=False)
     status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="drafted")

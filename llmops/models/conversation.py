@@ -72,6 +72,9 @@ class Message(IdMixin, TimestampMixin, Base):
     retrieval_records: Mapped[list | None] = mapped_column(sa.JSON)
     memory_status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="none")
     memory_folded_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # The claim of the fold working on this round (``llmops.services.claims``).
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 

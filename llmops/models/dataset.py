@@ -47,7 +47,7 @@ class Document(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "document"
     __table_args__ = (
-        sa.Index("ix_document_dataset_position", "dataset_id", "position"),
+        sa.Index("uq_document_dataset_position", "dataset_id", "position", unique=True),
         sa.Index("ix_document_status_updated", "status", "updated_at"),
     )
 
@@ -74,6 +74,11 @@ class Document(IdMixin, TimestampMixin, Base):
     completed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # The claim of the indexing run working on it (``llmops.services.claims``): who, until when
+    # (renewed while it works), and how many runs in a row ended without releasing it (crashed).
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
 
 
 class Segment(TimestampMixin, Base):
@@ -82,7 +87,7 @@ class Segment(TimestampMixin, Base):
 
     __tablename__ = "segment"
     __table_args__ = (
-        sa.Index("ix_segment_document_position", "document_id", "position"),
+        sa.Index("uq_segment_document_position", "document_id", "position", unique=True),
         sa.Index("ix_segment_dataset_enabled", "dataset_id", "enabled", "status"),
     )
 

@@ -8,7 +8,12 @@ Errors are ``LoaderError`` with a message fit to show a user.
 
 from __future__ import annotations
 
+import re
+import signal
+import threading
 import zipfile
+import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 SUPPORTED_EXTENSIONS = ("txt", "md", "markdown", "pdf", "html", "htm", "docx", "pptx", "xlsx", "csv")
@@ -67,13 +72,111 @@ def _check_ooxml(path: Path, extension: str) -> str | None:
     return None
 
 
-def load_text(path: str | Path, extension: str) -> str:
-    """Parse ``path`` → plain text. Raises ``LoaderError`` (empty, encrypted, damaged, no text)."""
+class ParseTimeout(LoaderError):
+    """Parsing ran past its deadline."""
+
+
+def check_limits(path: str | Path, extension: str, max_pages: int, max_bytes: int) -> str | None:
+    """None when the file stays within ``max_pages`` (PDF pages, slides) and expands to at most
+    ``max_bytes`` (a PDF's streams inflated, an Office file's parts); otherwise the reason."""
+    path = Path(path)
+    if extension == "pdf":
+        return _check_pdf(path, max_pages, max_bytes)
+    if extension in OOXML_MAIN_PART:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                infos = archive.infolist()
+        except zipfile.BadZipFile:
+            return f"the file is not a valid .{extension} document (damaged or truncated)"
+        total = sum(i.file_size for i in infos)
+        if total > max_bytes:
+            return f"the .{extension} file expands to {_mb(total)} MB, more than the {_mb(max_bytes)} MB allowed"
+        slides = sum(1 for i in infos if _SLIDE.fullmatch(i.filename))
+        if slides > max_pages:
+            return f"the presentation has {slides} slides, more than the {max_pages} allowed"
+    return None
+
+
+_SLIDE = re.compile(r"ppt/slides/slide\d+\.xml")
+_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+
+
+def _mb(size: int) -> int:
+    return size // (1024 * 1024)
+
+
+def _check_pdf(path: Path, max_pages: int, max_bytes: int) -> str | None:
+    """Inflate every stream of the PDF (in 1 MB steps, stopping past ``max_bytes``) before any
+    parser does, then count its pages without rendering them."""
+    data = path.read_bytes()
+    total = 0
+    for match in _PDF_STREAM.finditer(data):
+        end = data.find(b"endstream", match.end())
+        total += _inflated_size(data[match.end():end if end >= 0 else len(data)], max_bytes - total)
+        if total > max_bytes:
+            return f"the PDF's content expands to more than {_mb(max_bytes)} MB: refused as a possible decompression bomb"
+    try:
+        from pdfminer.pdfdocument import PDFDocument
+        from pdfminer.pdfpage import PDFPage
+        from pdfminer.pdfparser import PDFParser
+
+        with open(path, "rb") as handle:
+            for pages, _page in enumerate(PDFPage.create_pages(PDFDocument(PDFParser(handle))), start=1):
+                if pages > max_pages:
+                    return f"the PDF has more than {max_pages} pages"
+    except Exception:  # noqa: BLE001 — encrypted or damaged: the parser reports it in its own words
+        return None
+    return None
+
+
+def _inflated_size(raw: bytes, budget: int) -> int:
+    """Bytes ``raw`` inflates to (its own size when it is not zlib data), counted up to just past ``budget``."""
+    inflater, size = zlib.decompressobj(), 0
+    try:
+        while raw:
+            size += len(inflater.decompress(raw, 1024 * 1024))
+            if size > budget:
+                return size
+            raw = inflater.unconsumed_tail
+    except zlib.error:
+        return max(size, len(raw))
+    return size
+
+
+@contextmanager
+def deadline(seconds: float | None):
+    """Raise ``ParseTimeout`` in this thread after ``seconds`` (SIGALRM; only in the main thread,
+    as in a worker process — elsewhere, or with no ``seconds``, there is no deadline). Python code
+    is interrupted at once; a long C call (a decompression) at its end."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(_signum, _frame):
+        raise ParseTimeout(f"parsing the file took longer than {seconds:g} s and was stopped")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def load_text(path: str | Path, extension: str, max_pages: int | None = None, max_bytes: int | None = None,
+              timeout_s: float | None = None) -> str:
+    """Parse ``path`` → plain text, within the limits given (``check_limits``, and ``timeout_s``
+    seconds of wall time). Raises ``LoaderError`` (empty, encrypted, damaged, no text, over a
+    limit, too slow)."""
     reason = sniff(path, extension)
+    if not reason and max_pages is not None and max_bytes is not None:
+        reason = check_limits(path, extension, max_pages, max_bytes)
     if reason:
         raise LoaderError(reason)
     try:
-        elements = _partition(str(path), extension)
+        with deadline(timeout_s):
+            elements = _partition(str(path), extension)
     except LoaderError:
         raise
     except Exception as exc:  # noqa: BLE001 — parsers raise many types; the user needs one message

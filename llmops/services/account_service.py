@@ -3,6 +3,7 @@ revocation), disabling, profile, admins."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -227,6 +228,13 @@ def _login(account: Account | None, password: str, ip: str, mismatch: str) -> Ac
 USERNAME_EMAIL_DOMAIN = "users.invalid"
 
 
+def username_email(username: str) -> str:
+    """The reserved address of a seed-000 account: the lower-cased name plus a digest of the exact
+    name, so names differing only in case (``Alice``, ``alice``) get different addresses."""
+    digest = hashlib.sha256(username.encode()).hexdigest()[:10]
+    return f"{username.lower()}.{digest}@{USERNAME_EMAIL_DOMAIN}"
+
+
 def register_username(username: str, password: str, ip: str = "", invite_code: str | None = None) -> Account:
     """Seed 000 "Register User": an account known by ``username`` (case-sensitive); ``ConflictError``
     when the name is taken, 403 when ``REGISTRATION`` refuses it."""
@@ -234,7 +242,7 @@ def register_username(username: str, password: str, ip: str = "", invite_code: s
     conflict = ConflictError("username already exists", data={"username": ["already exists"]})
     if db.session.scalar(sa.select(Account.id).where(Account.username == username)):
         raise conflict
-    account = Account(name=username, username=username, email=f"{username.lower()}@{USERNAME_EMAIL_DOMAIN}",
+    account = Account(name=username, username=username, email=username_email(username),
                       password_hash=_hasher.hash(password), last_login_ip=ip)
     return _create_account(account, invite_code, conflict)
 

@@ -15,6 +15,7 @@ from llmops.extensions import db
 from llmops.models import App, AppConfig, AppDatasetJoin, Conversation, Dataset
 from llmops.models.base import unix, utcnow
 from llmops.services import account_service, model_service
+from llmops.services.conflicts import retry_on_conflict
 from llmops.services.pagination import contains, paginate
 
 CONFIG_FIELDS = ("model_config", "memory_mode", "preset_prompt", "dataset_ids", "retrieval_config", "opening_statement",
@@ -262,22 +263,28 @@ def _course_tool(tool: dict) -> dict:
 
 
 def publish(account_id: uuid.UUID, app_id: uuid.UUID) -> AppConfig:
-    """Freeze the draft as a new numbered published version; the draft stays for editing."""
-    app = get_owned_app(account_id, app_id)
-    draft = _get_or_create_draft(app)
-    last_version = db.session.scalar(
-        sa.select(sa.func.max(AppConfig.version)).where(AppConfig.app_id == app.id, AppConfig.status == "published")
-    ) or 0
-    published = AppConfig(id=uuid.uuid4(), app_id=app.id, status="published", version=last_version + 1,
-                          **_config_values(draft))
-    db.session.add(published)
-    app.published_app_config_id = published.id
-    app.status = "published"
-    if app.token is None:
-        app.token = new_web_app_token()
-    _sync_dataset_joins(app)
-    db.session.commit()
-    return published
+    """Freeze the draft as a new numbered published version; the draft stays for editing.
+    Concurrent publishes get consecutive numbers (unique per app; the loser retries)."""
+
+    def write() -> AppConfig:
+        app = get_owned_app(account_id, app_id)
+        draft = _get_or_create_draft(app)
+        last_version = db.session.scalar(
+            sa.select(sa.func.max(AppConfig.version)).where(AppConfig.app_id == app.id, AppConfig.status == "published")
+        ) or 0
+        published = AppConfig(id=uuid.uuid4(), app_id=app.id, status="published", version=last_version + 1,
+                              **_config_values(draft))
+        db.session.add(published)
+        db.session.flush()  # the version number is taken here (uq_app_config_app_version)
+        app.published_app_config_id = published.id
+        app.status = "published"
+        if app.token is None:
+            app.token = new_web_app_token()
+        _sync_dataset_joins(app)
+        db.session.commit()
+        return published
+
+    return retry_on_conflict(write, "this app's versions")
 
 
 WEB_APP_TOKEN_ALPHABET = string.ascii_letters + string.digits

@@ -11,6 +11,7 @@ from llmops.errors import ConflictError, NotFoundError
 from llmops.extensions import db
 from llmops.models import AppDatasetJoin, Dataset, DatasetQuery, Document, Segment, SegmentTerm
 from llmops.models.base import unix
+from llmops.rag.vector_store import VectorStoreUnavailable
 from llmops.services.pagination import contains, paginate
 from llmops.services.rag_runtime import get_vector_store
 
@@ -88,8 +89,13 @@ def update_dataset(account_id: uuid.UUID, dataset_id: uuid.UUID, changes: dict) 
 
 
 def delete_dataset(account_id: uuid.UUID, dataset_id: uuid.UUID) -> None:
-    """Delete the dataset, its documents, segments and postings; vectors are dropped by a task."""
+    """Delete the dataset, its documents, segments, postings and vector collections. An indexing
+    run working on one of its documents notices and drops whatever it wrote after this; a vector
+    store that is down leaves the collections to the orphan sweeper (``index_sweeper``)."""
+    from llmops.services import indexing_service
+
     dataset = get_owned_dataset(account_id, dataset_id)
+    document_ids = list(db.session.scalars(sa.select(Document.id).where(Document.dataset_id == dataset.id)))
     segment_ids = sa.select(Segment.id).where(Segment.dataset_id == dataset.id)
     db.session.execute(sa.delete(SegmentTerm).where(SegmentTerm.segment_id.in_(segment_ids)))
     db.session.execute(sa.delete(Segment).where(Segment.dataset_id == dataset.id))
@@ -98,11 +104,14 @@ def delete_dataset(account_id: uuid.UUID, dataset_id: uuid.UUID) -> None:
     db.session.execute(sa.delete(AppDatasetJoin).where(AppDatasetJoin.dataset_id == dataset.id))
     db.session.delete(dataset)
     db.session.commit()
+    for document_id in document_ids:
+        indexing_service.parsed_text_path(document_id).unlink(missing_ok=True)
     try:
-        current_app.extensions["celery"].send_task("llmops.tasks.indexing.delete_dataset_vectors",
-                                                   args=[str(dataset_id)], queue="indexing")
-    except Exception:  # noqa: BLE001 — vectors of a deleted dataset are unreachable anyway
-        current_app.logger.exception("could not queue vector deletion of dataset %s", dataset_id)
+        drop_vectors(dataset_id)
+    except VectorStoreUnavailable:
+        current_app.logger.warning("vector store down: the collections of deleted dataset %s are left to the sweeper",
+                                   dataset_id)
+    # Uploaded files stay: uploads belong to the account and are managed by the storage layer.
 
 
 def drop_vectors(dataset_id: uuid.UUID) -> None:

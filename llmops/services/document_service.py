@@ -8,12 +8,15 @@ import time
 import uuid
 
 import sqlalchemy as sa
+from flask import current_app
 
 from llmops.errors import FailError, NotFoundError
 from llmops.extensions import db
-from llmops.models import Document, Segment, SegmentTerm, UploadFile
+from llmops.models import Document, Segment, UploadFile
 from llmops.models.base import unix, utcnow
-from llmops.services import indexing_service
+from llmops.rag.vector_store import VectorStoreUnavailable
+from llmops.services import claims, indexing_service
+from llmops.services.conflicts import retry_on_conflict
 from llmops.services.dataset_service import get_owned_dataset
 from llmops.services.pagination import contains, paginate
 from llmops.services.rag_runtime import get_vector_store
@@ -27,16 +30,23 @@ def create_documents(account_id: uuid.UUID, dataset_id: uuid.UUID, upload_file_i
     uploads = [get_owned_upload(account_id, i) for i in dict.fromkeys(upload_file_ids)]
     process_rule = copy.deepcopy(indexing_service.AUTOMATIC_RULE) if process_type == "automatic" else rule
     batch = time.strftime("%Y%m%d%H%M%S") + f"{uuid.uuid4().int % 1_000_000:06d}"
-    position = (db.session.scalar(sa.select(sa.func.max(Document.position)).where(Document.dataset_id == dataset.id))
-                or 0)
-    documents = []
-    for upload in uploads:
-        position += 1
-        documents.append(Document(
-            account_id=account_id, dataset_id=dataset.id, upload_file_id=upload.id, batch=batch, name=upload.name,
-            position=position, process_type=process_type, process_rule=process_rule, status="waiting"))
-    db.session.add_all(documents)
-    db.session.commit()
+    dataset_key, upload_keys = dataset.id, [(u.id, u.name) for u in uploads]
+
+    def write() -> list[Document]:  # positions are unique per dataset: a concurrent batch retries
+        position = (db.session.scalar(sa.select(sa.func.max(Document.position))
+                                      .where(Document.dataset_id == dataset_key)) or 0)
+        rows = []
+        for upload_id, name in upload_keys:
+            position += 1
+            rows.append(Document(
+                account_id=account_id, dataset_id=dataset_key, upload_file_id=upload_id, batch=batch, name=name,
+                position=position, process_type=process_type, process_rule=copy.deepcopy(process_rule),
+                status="waiting"))
+        db.session.add_all(rows)
+        db.session.commit()
+        return rows
+
+    documents = retry_on_conflict(write, "this dataset's documents")
     for document in documents:
         indexing_service.dispatch(document.id)
     return {"documents": [{"id": str(d.id), "name": d.name, "status": d.status, "created_at": unix(d.created_at)}
@@ -136,11 +146,25 @@ def set_enabled(account_id, dataset_id, document_id, enabled: bool) -> None:
 
 
 def delete_document(account_id, dataset_id, document_id) -> None:
-    """Delete the document with its segments, postings and vectors."""
+    """Delete the document with its segments, postings and vectors. While an indexing run holds it,
+    that run notices the deletion, removes what it wrote and stops; a vector store that is down
+    leaves the removal to the orphan sweeper (``index_sweeper``)."""
     document = get_owned_document(account_id, dataset_id, document_id)
-    _remove_index(document)
     document.is_deleted = True
     db.session.commit()
+    owner = claims.new_owner()
+    if not claims.take(Document, document.id, owner, current_app.config["INDEXING_LEASE_S"],
+                       Document.is_deleted.is_(True)):
+        return  # the indexing run holding it cleans up
+    try:
+        indexing_service.remove_index(document.id, document.dataset_id)
+    except VectorStoreUnavailable:
+        db.session.rollback()
+        current_app.logger.warning("vector store down: the index of deleted document %s is left to the sweeper",
+                                   document.id)
+    finally:
+        claims.release(Document, document.id, owner)
+    # The uploaded file itself is removed by the storage layer (not here).
 
 
 def pause_document(account_id, dataset_id, document_id) -> None:
@@ -164,24 +188,20 @@ def resume_document(account_id, dataset_id, document_id) -> None:
 def retry_document(account_id, dataset_id, document_id) -> None:
     """Start over cleanly: drop segments, postings, vectors and stage times, then re-queue."""
     document = get_owned_document(account_id, dataset_id, document_id)
+    busy = FailError("the document is being indexed")
     if document.status in indexing_service.ACTIVE_STATUSES and not document.is_paused:
-        raise FailError("the document is being indexed")
-    _remove_index(document)
-    indexing_service.parsed_text_path(document.id).unlink(missing_ok=True)
+        raise busy
+    owner = claims.new_owner()
+    if not claims.take(Document, document.id, owner, current_app.config["INDEXING_LEASE_S"]):
+        raise busy  # a paused run is still finishing its batch
+    document = db.session.get(Document, document.id)
+    indexing_service.remove_index(document.id, document.dataset_id)
     for field in ("processing_started_at", "parsing_completed_at", "splitting_completed_at", "indexing_completed_at",
                   "completed_at", "stopped_at"):
         setattr(document, field, None)
     document.status, document.error, document.is_paused = "waiting", "", False
-    document.segment_count = document.completed_segment_count = 0
+    document.segment_count = document.completed_segment_count = document.attempts = 0
     document.updated_at = utcnow()
+    document.claimed_by = document.lease_expires_at = None
     db.session.commit()
     indexing_service.dispatch(document.id)
-
-
-def _remove_index(document: Document) -> None:
-    ids = list(db.session.scalars(sa.select(Segment.id).where(Segment.document_id == document.id)))
-    if ids:
-        get_vector_store().delete(document.dataset_id, ids=[str(i) for i in ids])
-        db.session.execute(sa.delete(SegmentTerm).where(SegmentTerm.segment_id.in_(ids)))
-        db.session.execute(sa.delete(Segment).where(Segment.id.in_(ids)))
-        indexing_service.mark_index_changed(document.dataset_id)

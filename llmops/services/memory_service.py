@@ -5,7 +5,9 @@ conversation's ``summary`` by a Celery task on queue ``memory`` ("current summar
 new summary", with the app's own model). The database, not the broker, is the source of truth:
 a message waits with ``memory_status = pending`` until its fold commits, and pending folds older
 than ``MEMORY_REDISPATCH_AFTER_S`` are dispatched again (worker start and a beat job), so a
-worker killed mid-task loses nothing. Folding is idempotent and guarded by ``summary_version``.
+worker killed mid-task loses nothing. A fold run claims its message with a lease (re-dispatch takes
+only folds whose lease expired) and a round is marked done in the same transaction that writes the
+summary (guarded by ``summary_version``), so no round is ever folded twice.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from llmops.extensions import db
 from llmops.models import Conversation, Message
 from llmops.models.base import utcnow
 from llmops.providers.tokens import estimate_messages_tokens
-from llmops.services import app_service, metering, model_service
+from llmops.services import app_service, claims, metering, model_service
 
 FOLD_TASK = "llmops.tasks.memory.fold_round"
 SUMMARY_MAX_CHARS = 4000
@@ -62,31 +64,45 @@ def dispatch_fold(message_id: uuid.UUID) -> None:
 
 def fold_round(message_id: uuid.UUID) -> str | None:
     """Fold message ``message_id`` into its conversation summary → the new summary, or None when
-    there is nothing (left) to do. Safe to run twice or concurrently."""
-    for _attempt in range(5):
-        message = db.session.get(Message, message_id)
-        if message is None or message.memory_status != "pending":
-            return None
-        conversation = db.session.get(Conversation, message.conversation_id)
-        if conversation is None or conversation.is_deleted:
-            _mark_done(message_id)
-            db.session.commit()
-            return None
-        version, current = conversation.summary_version, conversation.summary
-        new_summary = summarize(message.provider, message.model, current, message.query, message.answer,
-                                account_id=message.account_id)
-        db.session.rollback()  # release the read snapshot before the guarded write
-        updated = db.session.execute(
-            sa.update(Conversation)
-            .where(Conversation.id == conversation.id, Conversation.summary_version == version)
-            .values(summary=new_summary, summary_version=version + 1, updated_at=utcnow())
-        ).rowcount
-        if updated:
-            _mark_done(message_id)
-            db.session.commit()
-            return new_summary
-        db.session.rollback()  # another fold won the race: fold into its result
-    raise FailError(f"could not fold message {message_id}: the summary kept changing")
+    there is nothing (left) to do or another run holds the fold. Safe to run twice or concurrently.
+
+    The run claims the message (``llmops.services.claims``, lease renewed during the model call);
+    the summary and the message's ``done`` are written in one transaction that first takes the
+    message row (``pending`` and still claimed by this run) and then the summary (guarded by
+    ``summary_version``), so a round is never folded twice, whatever the isolation level."""
+    lease_s = current_app.config["MEMORY_LEASE_S"]
+    owner = claims.new_owner()
+    if not claims.take(Message, message_id, owner, lease_s, Message.memory_status == "pending"):
+        return None
+    try:
+        with claims.LeaseKeeper(Message, message_id, owner, lease_s) as keeper:
+            for _attempt in range(5):
+                message = db.session.get(Message, message_id)
+                conversation = db.session.get(Conversation, message.conversation_id) if message else None
+                if conversation is None or conversation.is_deleted:
+                    _mark_done(message_id, owner)
+                    db.session.commit()
+                    return None
+                version, current = conversation.summary_version, conversation.summary
+                new_summary = summarize(message.provider, message.model, current, message.query, message.answer,
+                                        account_id=message.account_id)
+                db.session.rollback()  # release the read snapshot before the guarded writes
+                if keeper.lost.is_set() or not _mark_done(message_id, owner):
+                    db.session.rollback()  # the claim was lost: the run that took it folds the round
+                    return None
+                updated = db.session.execute(
+                    sa.update(Conversation)
+                    .where(Conversation.id == conversation.id, Conversation.summary_version == version)
+                    .values(summary=new_summary, summary_version=version + 1, updated_at=utcnow())
+                ).rowcount
+                if updated:
+                    db.session.commit()
+                    return new_summary
+                db.session.rollback()  # another round's fold won the race: fold into its result
+            raise FailError(f"could not fold message {message_id}: the summary kept changing")
+    finally:
+        db.session.rollback()
+        claims.release(Message, message_id, owner)
 
 
 def summarize(provider: str, model: str, summary: str, query: str, answer: str,
@@ -125,23 +141,37 @@ def summarize(provider: str, model: str, summary: str, query: str, answer: str,
 
 
 def redispatch_pending(older_than_s: int | None = None) -> int:
-    """Queue again every fold pending longer than ``older_than_s`` seconds → how many."""
+    """Queue again folds pending longer than ``older_than_s`` seconds that no live run holds (a
+    claim whose lease expired is cleared) → how many. Each is taken with a conditional UPDATE
+    (``updated_at`` bumped), so concurrent re-dispatches queue it once."""
     if older_than_s is None:
         older_than_s = current_app.config["MEMORY_REDISPATCH_AFTER_S"]
-    cutoff = utcnow() - timedelta(seconds=older_than_s)
-    ids = db.session.scalars(
-        sa.select(Message.id).where(Message.memory_status == "pending", Message.updated_at <= cutoff).limit(1000)
-    ).all()
+    now = utcnow()
+    stuck = sa.and_(Message.memory_status == "pending", Message.updated_at <= now - timedelta(seconds=older_than_s),
+                    claims.claimable(Message, now))
+    ids = db.session.scalars(sa.select(Message.id).where(stuck).limit(1000)).all()
+    taken = 0
     for message_id in ids:
-        dispatch_fold(message_id)
-    return len(ids)
+        if db.session.execute(sa.update(Message).where(Message.id == message_id, stuck)
+                              .values(claimed_by=None, lease_expires_at=None, updated_at=now)
+                              .execution_options(synchronize_session=False)).rowcount:
+            db.session.commit()
+            dispatch_fold(message_id)
+            taken += 1
+        else:
+            db.session.rollback()
+    return taken
 
 
-def _mark_done(message_id: uuid.UUID) -> None:
-    db.session.execute(
-        sa.update(Message).where(Message.id == message_id, Message.memory_status == "pending")
+def _mark_done(message_id: uuid.UUID, owner: str) -> bool:
+    """Mark the round folded (in the caller's transaction) when it is still pending and claimed by
+    ``owner`` → True; the row stays locked until the caller commits or rolls back."""
+    return bool(db.session.execute(
+        sa.update(Message).where(Message.id == message_id, Message.memory_status == "pending",
+                                 Message.claimed_by == owner)
         .values(memory_status="done", memory_folded_at=utcnow())
-    )
+        .execution_options(synchronize_session=False)
+    ).rowcount)
 
 
 def _require_memory_on(app) -> None:

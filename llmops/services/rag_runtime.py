@@ -37,10 +37,11 @@ def get_vector_store() -> VectorStore:
         with _lock:
             if "vector_store" not in extensions:
                 chroma = extensions.setdefault("chroma", {})
-                if "client" not in chroma:
-                    chroma["client"] = make_chroma_client(current_app.config["CHROMA_URL"],
-                                                          current_app.config["CHROMA_PATH"])
-                extensions["vector_store"] = VectorStore(chroma["client"])
+                if "client" in chroma:
+                    extensions["vector_store"] = VectorStore(chroma["client"])
+                else:  # made on first use: a Chroma server that is down fails calls, not start-up
+                    url, path = current_app.config["CHROMA_URL"], current_app.config["CHROMA_PATH"]
+                    extensions["vector_store"] = VectorStore(factory=lambda: make_chroma_client(url, path))
     return extensions["vector_store"]
 
 

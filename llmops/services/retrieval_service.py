@@ -16,10 +16,13 @@ import uuid
 
 import sqlalchemy as sa
 
+from llmops.errors import ServiceUnavailableError
 from llmops.extensions import db
 from llmops.models import Dataset, DatasetQuery, Document, Segment, SegmentTerm
 from llmops.models.base import utcnow
+from llmops.providers.errors import ProviderError
 from llmops.rag.fulltext import BM25Index, tokenize
+from llmops.rag.vector_store import VectorStoreUnavailable
 from llmops.services import metering
 from llmops.services.rag_runtime import get_embedding_model, get_fulltext_cache, get_vector_store
 
@@ -52,8 +55,16 @@ def retrieve(account_id: uuid.UUID, dataset_ids: list[uuid.UUID], query: str, st
 
 
 def _semantic(account_id: uuid.UUID, dataset_ids: list[uuid.UUID], query: str, k: int) -> list[tuple[str, float]]:
-    vector = metering.embed(account_id, get_embedding_model(), [query], "retrieval.query")[0]
-    return get_vector_store().query(dataset_ids, vector, k)
+    """Raises ``ServiceUnavailableError`` (503, saying which service) when the embedding provider
+    or the vector store cannot answer."""
+    try:
+        vector = metering.embed(account_id, get_embedding_model(), [query], "retrieval.query")[0]
+    except ProviderError as exc:
+        raise ServiceUnavailableError(f"retrieval is unavailable: the embedding model failed ({exc.message})") from exc
+    try:
+        return get_vector_store().query(dataset_ids, vector, k)
+    except VectorStoreUnavailable as exc:
+        raise ServiceUnavailableError(f"retrieval is unavailable: {exc.message}") from exc
 
 
 def _full_text(dataset_ids: list[uuid.UUID], query: str, k: int) -> list[tuple[str, float]]:

@@ -15,6 +15,7 @@ from llmops.extensions import db
 from llmops.models import Document, Segment, SegmentTerm
 from llmops.models.base import unix, utcnow
 from llmops.services import indexing_service, metering
+from llmops.services.conflicts import retry_on_conflict
 from llmops.services.document_service import get_owned_document
 from llmops.services.pagination import contains, paginate
 from llmops.services.rag_runtime import get_embedding_model, get_vector_store
@@ -55,25 +56,32 @@ def get_segment(account_id, dataset_id, document_id, segment_id) -> dict:
 
 def create_segment(account_id, dataset_id, document_id, content: str, keywords: list[str] | None) -> dict:
     """Append a segment to a completed document, embedded and indexed before returning."""
-    document = get_owned_document(account_id, dataset_id, document_id)
-    if document.status != "completed":
-        raise FailError("segments can be added only to a completed document")
-    position = (db.session.scalar(sa.select(sa.func.max(Segment.position)).where(Segment.document_id == document.id))
-                or 0) + 1
     content_hash = hashlib.sha256(content.encode()).hexdigest()
     model = get_embedding_model()
-    segment = Segment(id=indexing_service.segment_id_for(document.id, position, content_hash),
-                      account_id=account_id, dataset_id=document.dataset_id, document_id=document.id,
-                      position=position, content=content, content_hash=content_hash, keywords=keywords or [],
-                      character_count=len(content), token_count=model.count_tokens(content), status="indexing")
-    db.session.add(segment)
-    db.session.flush()
-    _index(document, segment)
-    document.segment_count += 1
-    document.completed_segment_count += 1
-    document.character_count += len(content)
-    db.session.commit()
-    return segment_to_dict(segment)
+    vector = []
+
+    def write() -> Segment:  # positions are unique per document: a concurrent append retries
+        document = get_owned_document(account_id, dataset_id, document_id)
+        if document.status != "completed":
+            raise FailError("segments can be added only to a completed document")
+        position = (db.session.scalar(sa.select(sa.func.max(Segment.position))
+                                      .where(Segment.document_id == document.id)) or 0) + 1
+        segment = Segment(id=indexing_service.segment_id_for(document.id, position, content_hash),
+                          account_id=account_id, dataset_id=document.dataset_id, document_id=document.id,
+                          position=position, content=content, content_hash=content_hash, keywords=keywords or [],
+                          character_count=len(content), token_count=model.count_tokens(content), status="indexing")
+        db.session.add(segment)
+        db.session.flush()  # the position is taken here (uq_segment_document_position)
+        if not vector:  # embedded once, whatever the retries
+            vector.append(metering.embed(document.account_id, model, [content], "segments.index")[0])
+        _index(document, segment, vector[0])
+        document.segment_count += 1
+        document.completed_segment_count += 1
+        document.character_count += len(content)
+        db.session.commit()
+        return segment
+
+    return segment_to_dict(retry_on_conflict(write, "this document's segments"))
 
 
 def update_segment(account_id, dataset_id, document_id, segment_id, changes: dict) -> dict:
@@ -112,8 +120,9 @@ def delete_segment(account_id, dataset_id, document_id, segment_id) -> None:
     db.session.commit()
 
 
-def _index(document: Document, segment: Segment) -> None:
-    vector = metering.embed(document.account_id, get_embedding_model(), [segment.content], "segments.index")[0]
+def _index(document: Document, segment: Segment, vector: list[float] | None = None) -> None:
+    if vector is None:
+        vector = metering.embed(document.account_id, get_embedding_model(), [segment.content], "segments.index")[0]
     get_vector_store().upsert(document.dataset_id, [str(segment.id)], [vector], [
         {"document_id": str(document.id), "dataset_id": str(document.dataset_id),
          "enabled": segment.enabled and document.enabled}])

@@ -18,6 +18,7 @@ from llmops.extensions import db
 from llmops.models import UploadFile
 from llmops.models.base import unix
 from llmops.rag.loaders import SUPPORTED_EXTENSIONS, sniff
+from llmops.services import storage_quota
 
 
 class PayloadTooLargeError(AppError):
@@ -31,8 +32,9 @@ class UnsupportedMediaError(AppError):
 def upload_file(account_id: uuid.UUID, file: FileStorage | None) -> dict:
     """Store ``file`` → ``{id, name, size, extension, mime_type, hash}``.
 
-    413 over ``UPLOAD_MAX_BYTES``; 415 when the extension is not supported or the bytes do not
-    match it (checked by content, not only by name); 422 when there is no file or it is empty.
+    413 over ``UPLOAD_MAX_BYTES`` or past the account's ``ACCOUNT_STORAGE_BYTES``; 415 when the
+    extension is not supported or the bytes do not match it (checked by content, not only by
+    name); 422 when there is no file or it is empty.
     """
     if file is None or not file.filename:
         raise ValidateError("a file is required", data={"file": ["a file is required"]})
@@ -41,6 +43,7 @@ def upload_file(account_id: uuid.UUID, file: FileStorage | None) -> dict:
     if extension not in SUPPORTED_EXTENSIONS:
         raise UnsupportedMediaError(f"file type .{extension or '?'} is not supported; use one of "
                                     f"{', '.join(SUPPORTED_EXTENSIONS)}", data={"file": ["unsupported file type"]})
+    storage_quota.check(account_id)
     limit = current_app.config["UPLOAD_MAX_BYTES"]
     file_id = uuid.uuid4()
     folder = Path(current_app.config["UPLOAD_FOLDER"]) / str(account_id)
@@ -59,6 +62,11 @@ def upload_file(account_id: uuid.UUID, file: FileStorage | None) -> dict:
     if size == 0:
         path.unlink(missing_ok=True)
         raise ValidateError("the file is empty", data={"file": ["the file is empty"]})
+    try:
+        storage_quota.check(account_id, size)
+    except storage_quota.StorageQuotaExceededError:
+        path.unlink(missing_ok=True)
+        raise
     reason = sniff(path, extension)
     if reason:
         path.unlink(missing_ok=True)

@@ -26,3 +26,11 @@ def redispatch_stuck_documents() -> int:
     from llmops.services import indexing_service
 
     return indexing_service.redispatch_stuck()
+
+
+@shared_task(name="llmops.tasks.maintenance.sweep_index_orphans")
+def sweep_index_orphans() -> dict:
+    """Remove vectors, collections, postings and parsed files a crash left behind (beat, hourly)."""
+    from llmops.services import index_sweeper
+
+    return index_sweeper.sweep()
