@@ -1,7 +1,7 @@
 """claims with leases on indexing and memory folds; unique publish versions and positions
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0014
 Create Date: 2026-12-01 16:30:00
 
 Rows that already share a position (or a published version number) — left by concurrent requests
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0011'
-down_revision = '0006'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
