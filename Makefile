@@ -11,7 +11,7 @@ export DO_NOT_TRACK := true
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run migrate test test-embedded test-services bench lint clean
+.PHONY: install run migrate test test-embedded test-services test-web web browser bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,24 +36,51 @@ $(STAMP): requirements.txt requirements-rag.txt requirements-llm.txt constraints
 
 install: $(STAMP)
 
+# The web console (web/): `npm ci` from the lock file when it changed, then a build whenever a
+# file under web/ changed (web/dist/index.html is the stamp). Served by the api at /.
+WEB_CI := web/node_modules/.ci-stamp
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/e2e -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+
+$(WEB_CI): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_CI)
+
+$(WEB_BUILD): $(WEB_CI) $(WEB_SOURCES)
+	cd web && npm run build
+	touch $(WEB_BUILD)
+
+web: $(WEB_BUILD)
+
+# Debian's Chromium (the browser tests drive it with playwright-core: no browser download) and a
+# CJK font so Chinese pages render.
+browser:
+	dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1 || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk)
+
+# Component tests of the console (Vitest).
+test-web: $(WEB_CI)
+	cd web && npm test
+
 migrate: install
 	$(BIN)/flask --app wsgi db upgrade
 
 # api (gunicorn + gevent), worker, beat and the local model, under one process runner (honcho).
 # Ctrl-C stops all of them.
-run: migrate
+run: migrate web
 	API_PORT=$(PORT) LLM_PORT=$(LLM_PORT) LOCAL_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 \
 		$(BIN)/honcho -f workers/Procfile -d . start
 
-test: install
+test: install web browser
 	$(BIN)/ruff check .
+	$(MAKE) test-web
 	$(MAKE) test-embedded
 	$(MAKE) test-services
 
-test-embedded: install
+test-embedded: install web browser
 	$(BIN)/python -m pytest tests --profile embedded
 
-test-services: install
+test-services: install web browser
 	$(BIN)/python -m pytest tests --profile services
 
 bench: install
@@ -64,7 +91,7 @@ bench: install
 	$(BIN)/python -m bench.b5_retrieval --update-readme
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache web/node_modules web/dist
 
 lint: install
 	$(BIN)/ruff check .

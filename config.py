@@ -143,6 +143,8 @@ class Config:
     MEMORY_REDISPATCH_AFTER_S = _env_int("MEMORY_REDISPATCH_AFTER_S", 120)
 
     UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    # The web console's build (web/dist, made by `make run`), served at / by llmops/api/console.py.
+    CONSOLE_DIST = _env("CONSOLE_DIST", str(BASE_DIR / "web" / "dist"))
     UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 15 * 1024 * 1024)
     # A studio front end served from another origin (comma-separated origins, e.g.
     # "http://localhost:5173"; "*" allows any origin but then without credentials). Unset: no CORS.

@@ -79,6 +79,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     for blueprint in (tools.bp, assistant_agent.bp):  # course modules 02, 13
         app.register_blueprint(blueprint)
     ops.init_app(app)
+    from llmops.api import console
+
+    console.init_app(app)  # the web console at / (after every API route: its fallback needs them all)
     cli.init_app(app)
     return app
 

@@ -75,6 +75,17 @@ def list_logs(principal: KeyPrincipal, current_page: int, page_size: int) -> tup
     return [log_to_dict(r) for r in rows], page
 
 
+def list_account_logs(account_id: uuid.UUID, current_page: int, page_size: int,
+                      api_key_id: uuid.UUID | None = None) -> tuple[list[dict], dict]:
+    """``GET /usage/logs``: the account's request log (every surface; one key's with
+    ``api_key_id``), newest first, in ``log_to_dict``'s shape plus ``api_key_id``."""
+    query = sa.select(UsageLog).where(UsageLog.account_id == account_id)
+    if api_key_id:
+        query = query.where(UsageLog.api_key_id == api_key_id)
+    rows, page = paginate(query, (UsageLog.created_at.desc(), UsageLog.id), current_page, page_size)
+    return [{**log_to_dict(r), "api_key_id": str(r.api_key_id) if r.api_key_id else None} for r in rows], page
+
+
 def log_to_dict(row: UsageLog) -> dict:
     return {
         "id": str(row.id), "request_id": row.request_id, "endpoint": row.endpoint, "model": row.model,

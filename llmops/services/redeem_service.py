@@ -46,6 +46,25 @@ def generate(count: int, quota: int, expires_at: int | None = None, created_by: 
     return codes
 
 
+def list_codes(current_page: int, page_size: int, status: str | None = None) -> tuple[list[dict], dict]:
+    """Admin: codes newest first (never the code itself: only its hash is kept); ``status``
+    ``unused`` / ``redeemed`` filters."""
+    from llmops.services.pagination import paginate
+
+    query = sa.select(RedeemCode)
+    if status == "unused":
+        query = query.where(RedeemCode.redeemed_at.is_(None))
+    elif status == "redeemed":
+        query = query.where(RedeemCode.redeemed_at.is_not(None))
+    rows, page = paginate(query, (RedeemCode.created_at.desc(), RedeemCode.id), current_page, page_size)
+    now = utcnow()
+    return [{"id": str(r.id), "quota": r.quota, "created_at": unix(r.created_at), "expires_at": unix(r.expires_at),
+             "redeemed_at": unix(r.redeemed_at),
+             "redeemed_by_account_id": str(r.redeemed_by_account_id) if r.redeemed_by_account_id else None,
+             "status": "redeemed" if r.redeemed_at else ("expired" if r.expires_at and r.expires_at <= now
+                                                          else "unused")} for r in rows], page
+
+
 def peek(code: str) -> dict:
     """What a valid, unused code is worth (``quota``, credits); the generic error otherwise."""
     row = _usable(code)

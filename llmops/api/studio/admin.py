@@ -13,6 +13,7 @@ from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok, page
 from llmops.schemas.account import InviteCodeListSchema, InviteCodesSchema
 from llmops.schemas.api_key import LAST_EXPIRY
+from llmops.schemas.common import PaginationQuerySchema
 from llmops.services import account_service, invite_service, model_service, redeem_service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -36,6 +37,18 @@ def create_redeem_codes():
     admin_id = account_service.require_admin(current_account_id())
     data = RedeemCodesSchema().load(json_body())
     return ok({"codes": redeem_service.generate(**data, created_by=admin_id)}, "codes generated", 201)
+
+
+class RedeemCodeListSchema(PaginationQuerySchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(["unused", "redeemed"]))
+
+
+@bp.get("/redeem-codes")
+@jwt_required()
+def list_redeem_codes():
+    """Admin: redeem codes, newest first (worth, state; the plain codes were shown once)."""
+    account_service.require_admin(current_account_id())
+    return page(*redeem_service.list_codes(**RedeemCodeListSchema().load(request.args)))
 
 
 @bp.get("/models/active")
