@@ -4,7 +4,8 @@
   that many ``X-Forwarded-For`` / ``X-Forwarded-Proto`` hops, so per-IP limits see the client and
   not the proxy; 0 (default) ignores those headers, which a client could otherwise forge.
 * Every response: ``X-Content-Type-Options: nosniff``; API responses (everything but the
-  Prometheus scrape) ``Cache-Control: no-store`` — they carry account data and secrets shown once.
+  Prometheus scrape and the console's content-hashed ``/assets``) ``Cache-Control: no-store`` —
+  they carry account data and secrets shown once.
 * Failed API-key authentications (``InvalidApiKeyError``, wherever raised) are counted per client
   address; past ``API_KEY_FAILURE_RATE_LIMIT`` the key-authenticated routes (the key blueprints and
   any route that has refused a key) answer 429 to that address.
@@ -71,7 +72,7 @@ def _refuse_after_key_failures() -> None:
 
 def _after_request(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if request.endpoint != "ops.prometheus_metrics":
+    if request.endpoint not in ("ops.prometheus_metrics", "console.assets"):  # the console's hashed files cache
         response.headers["Cache-Control"] = "no-store"
     if g.get("api_key_failed") and limiter.enabled:
         current_app.extensions.setdefault("key_auth_endpoints", set()).add(request.endpoint)

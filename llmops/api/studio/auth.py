@@ -68,6 +68,7 @@ def update_password():
 def account_dict(account) -> dict:
     return {
         "id": str(account.id), "name": account.name, "email": account.email, "avatar": account.avatar,
+        "is_admin": account.is_admin,  # the console shows its admin page
         "last_login_at": unix(account.last_login_at), "last_login_ip": account.last_login_ip,
         "created_at": unix(account.created_at), **balance_service.balance_to_dict(account),
     }

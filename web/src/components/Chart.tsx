@@ -32,8 +32,8 @@ export default function Chart({ days, values, kind = 'bar', color, format, testI
       grid: { left: 48, right: 12, top: 12, bottom: 28 },
       tooltip: { trigger: 'axis', valueFormatter: format ? (v: unknown) => format(Number(v)) : undefined },
       xAxis: { type: 'category', data: days },
-      yAxis: { type: 'value', axisLabel: format ? { formatter: (v: number) => format(v) } : undefined },
-      series: [{ type: kind, data: values, itemStyle: { color }, smooth: kind === 'line' }],
+      yAxis: { type: 'value', minInterval: format ? 0 : 1, ...(format ? { axisLabel: { formatter: (v: number) => format(v) } } : {}) },
+      series: [{ type: kind, data: values, itemStyle: { color }, lineStyle: { color } }],
     })
   }, [days, values, kind, color, format])
   return <div ref={box} className="chart" data-testid={testId} data-values={values.join(',')} />

@@ -160,7 +160,7 @@ function Models({ providers }: { providers: Provider[] }) {
         {KINDS.map((kind) => {
           const current = active.data?.find((a) => a.kind === kind)
           return (
-            <Card size="small" key={kind} title={t(`${kind} model`)} data-testid={`active-${kind}`}>
+            <Card size="small" key={kind} title={t(`${kind[0].toUpperCase()}${kind.slice(1)} model`)} data-testid={`active-${kind}`}>
               <Descriptions size="small" column={1} items={[{ key: 'c', label: t('Active'), children: current
                 ? <Tag color="green" data-testid={`active-${kind}-value`}>{current.provider}/{current.model}</Tag>
                 : <Typography.Text type="secondary" data-testid={`active-${kind}-value`}>

@@ -69,7 +69,7 @@ export default function UsagePage() {
         <div className="chart-grid" data-testid="usage-charts">
           <Card size="small" title={t('Requests per day')}><Chart days={labels} values={series.map((s) => s.requests)} testId="chart-requests" /></Card>
           <Card size="small" title={t('Tokens per day')}><Chart days={labels} values={series.map((s) => s.tokens)} color="#13c2c2" testId="chart-tokens" /></Card>
-          <Card size="small" title={t('Cost per day (USD)')}><Chart days={labels} values={series.map((s) => s.cost)} color="#fa8c16" format={formatUsd} testId="chart-cost" /></Card>
+          <Card size="small" title={t('Cost per day (USD)')}><Chart days={labels} values={series.map((s) => s.cost)} color="#fa8c16" format={(v) => `$${+v.toPrecision(3)}`} testId="chart-cost" /></Card>
           <Card size="small" title={t('p50 latency (ms)')}><Chart days={labels} values={series.map((s) => s.latency)} kind="line" color="#722ed1" testId="chart-latency" /></Card>
         </div>
       </Loadable>
