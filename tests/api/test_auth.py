@@ -16,8 +16,9 @@ def test_register_login_profile_logout(client):
     headers = {"Authorization": f"Bearer {login.get_json()['data']['access_token']}"}
     profile = client.get("/account", headers=headers).get_json()["data"]
     assert profile["email"] == "ada-auth@example.com" and profile["name"] == "Ada"
-    assert set(profile) == {"id", "name", "email", "avatar", "last_login_at", "last_login_ip", "created_at",
-                            "balance", "used", "unit"}
+    assert set(profile) == {"id", "name", "email", "avatar", "is_admin", "last_login_at", "last_login_ip",
+                            "created_at", "balance", "used", "unit"}
+    assert profile["is_admin"] is False
 
     assert client.post("/account/name", json={"name": "Ada L."}, headers=headers).get_json()["data"]["name"] == "Ada L."
 
