@@ -101,6 +101,14 @@ describe('applyEvent (the debug pane folding a stream into a turn)', () => {
     expect(turn.sources?.[0].document_name).toBe('a.md')
   })
 
+  it('lists agent steps (tool calls and their results)', () => {
+    let turn: Turn = { key: 'k', query: 'q', answer: '', status: 'streaming' }
+    turn = applyEvent(turn, { event: 'agent_thought', data: { id: 'a', thought: 'calling calculator', tool: 'calculator' } })
+    turn = applyEvent(turn, { event: 'agent_action', data: { id: 'b', tool: 'calculator', observation: '42' } })
+    expect(turn.steps?.map((s) => [s.event, s.tool])).toEqual([['agent_thought', 'calculator'], ['agent_action', 'calculator']])
+    expect(turn.steps?.[1].observation).toBe('42')
+  })
+
   it('marks a stopped or failed turn', () => {
     const base: Turn = { key: 'k', query: 'q', answer: 'par', status: 'streaming' }
     expect(applyEvent(base, { event: 'stop', data: { latency: 0.5, total_token_count: 3 } }).status).toBe('stopped')

@@ -21,6 +21,7 @@ export interface Turn {
   latency?: number // seconds
   error?: string
   taskId?: string
+  steps?: { id: string; event: string; thought: string; tool: string; observation: string }[]
 }
 
 /** Folds one SSE event of the studio's debug stream into the turn (pure: unit-tested). */
@@ -31,6 +32,10 @@ export function applyEvent(turn: Turn, { event, data }: SseEvent): Turn {
       return { ...next, memory: data.summary ?? data.observation ?? '' }
     case 'dataset_retrieval':
       return { ...next, sources: data.records ?? [], sourcesText: data.observation }
+    case 'agent_thought':
+    case 'agent_action':
+      return { ...next, steps: [...(next.steps ?? []), { id: data.id, event, thought: data.thought ?? '',
+        tool: data.tool ?? '', observation: data.observation ?? '' }] }
     case 'agent_message':
       return { ...next, answer: next.answer + (data.answer ?? '') }
     case 'agent_end':
@@ -62,6 +67,18 @@ export function TurnView({ turn }: { turn: Turn }) {
       <div className="chat-bubble assistant">
         <div data-testid="answer">{turn.answer || (turn.status === 'streaming' ? '…' : '')}</div>
         {turn.error && <Alert type="error" showIcon title={turn.error} style={{ marginTop: 8 }} />}
+        {turn.steps?.length ? (
+          <Collapse size="small" style={{ marginTop: 8 }} data-testid="agent-steps" items={[{
+            key: 'steps',
+            label: `${t('Agent steps')} (${turn.steps.length})`,
+            children: turn.steps.map((s, i) => (
+              <div key={`${s.id}-${i}`} style={{ marginBottom: 6 }}>
+                <Tag>{s.event === 'agent_action' ? t('tool') : t('thought')}</Tag>{s.tool && <Tag color="purple">{s.tool}</Tag>}
+                <Typography.Text>{s.event === 'agent_action' ? s.observation : s.thought}</Typography.Text>
+              </div>
+            )),
+          }]} />
+        ) : null}
         {(turn.sources?.length || turn.sourcesText) ? (
           <Collapse size="small" style={{ marginTop: 8 }} data-testid="sources" items={[{
             key: 's',

@@ -220,6 +220,9 @@ const zh: Record<string, string> = {
   '{{n}} documents': '{{n}} 个文档',
   '{{n}} hits': '{{n}} 次命中',
   '{{n}} tokens': '{{n}} 个 token',
+  'Agent steps': '智能体步骤',
+  tool: '工具',
+  thought: '思考',
   // values shown as text
   draft: '草稿',
   published: '已发布',

@@ -13,6 +13,22 @@ import { formatTime } from '../components/format'
 import { Loadable } from '../components/States'
 import { useLoad } from '../components/useLoad'
 
+/** A slider with its number beside it (one form value). */
+function SliderInput({ value, onChange, min, max, step }: {
+  value?: number
+  onChange?: (v: number | null) => void
+  min?: number
+  max?: number
+  step: number
+}) {
+  return (
+    <div style={{ display: 'flex', gap: 12, alignItems: 'center', width: '100%' }}>
+      <Slider min={min} max={max} step={step} value={value} onChange={(v) => onChange?.(v)} style={{ flex: 1 }} />
+      <InputNumber size="small" min={min} max={max} step={step} value={value} onChange={onChange} style={{ width: 72 }} />
+    </div>
+  )
+}
+
 interface EditorValues {
   model: string // provider/model
   parameters: Record<string, number>
@@ -124,6 +140,7 @@ export default function AppEditorPage() {
       const saved = await api<DraftConfig>(`/apps/${appId}/draft-app-config`, { method: 'POST', body: toDraft(values) })
       setDirty(false)
       message.success(t('Draft saved'))
+      draft.reload()
       return saved
     } catch (e) {
       if (e instanceof ApiError && e.status === 422) {
@@ -199,7 +216,7 @@ export default function AppEditorPage() {
                         {p.type === 'int'
                           ? <InputNumber min={p.min} max={p.max} precision={0} style={{ width: '100%' }}
                               data-testid={`param-${p.name}`} />
-                          : <Slider min={p.min} max={p.max} step={10 ** -(p.precision ?? 2)} style={{ flex: 1, margin: '8px 12px' }} />}
+                          : <SliderInput min={p.min} max={p.max} step={10 ** -(p.precision ?? 2)} />}
                       </Form.Item>
                     </Space.Compact>
                   </Form.Item>
