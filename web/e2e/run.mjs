@@ -154,7 +154,8 @@ const flows = {
     await page.locator(tid('app-card')).first().waitFor()
     await shot(page, 'studio-apps')
     await page.setViewportSize({ width: 375, height: 800 })
-    for (const path of ['/console/apps', `/console/apps/${appId}`, '/console/keys', '/console/usage', '/console/datasets']) {
+    for (const path of ['/console/apps', '/console/keys', '/console/usage', '/console/datasets', '/console/self-service',
+      `/console/apps/${appId}`]) {
       await page.goto(`${base}${path}`)
       await page.waitForLoadState('networkidle')
       const width = await page.evaluate(() => document.documentElement.scrollWidth)
