@@ -14,17 +14,19 @@ import { Loadable } from '../components/States'
 import { useLoad } from '../components/useLoad'
 
 /** A slider with its number beside it (one form value). */
-function SliderInput({ value, onChange, min, max, step }: {
+function SliderInput({ value, onChange, min, max, step, placeholder }: {
   value?: number
   onChange?: (v: number | null) => void
   min?: number
   max?: number
   step: number
+  placeholder?: number
 }) {
   return (
     <div style={{ display: 'flex', gap: 12, alignItems: 'center', width: '100%' }}>
       <Slider min={min} max={max} step={step} value={value} onChange={(v) => onChange?.(v)} style={{ flex: 1 }} />
-      <InputNumber size="small" min={min} max={max} step={step} value={value} onChange={onChange} style={{ width: 72 }} />
+      <InputNumber size="small" min={min} max={max} step={step} value={value} onChange={onChange} style={{ width: 72 }}
+        placeholder={placeholder === undefined ? undefined : String(placeholder)} />
     </div>
   )
 }
@@ -215,8 +217,9 @@ export default function AppEditorPage() {
                       <Form.Item name={['parameters', p.name]} noStyle>
                         {p.type === 'int'
                           ? <InputNumber min={p.min} max={p.max} precision={0} style={{ width: '100%' }}
+                              placeholder={p.default === undefined ? undefined : String(p.default)}
                               data-testid={`param-${p.name}`} />
-                          : <SliderInput min={p.min} max={p.max} step={10 ** -(p.precision ?? 2)} />}
+                          : <SliderInput min={p.min} max={p.max} step={10 ** -(p.precision ?? 2)} placeholder={p.default} />}
                       </Form.Item>
                     </Space.Compact>
                   </Form.Item>
