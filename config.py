@@ -54,7 +54,8 @@ def celery_settings(broker_url: str, longest_task_s: int) -> dict:
         "task_routes": {
             "llmops.tasks.memory.*": {"queue": "memory"},
             "llmops.tasks.conversations.*": {"queue": "memory"},
-            "llmops.tasks.maintenance.*": {"queue": "memory"},
+            "llmops.tasks.maintenance.*": {"queue": "maintenance"},
+            "llmops.tasks.usage.purge_usage_logs": {"queue": "maintenance"},
             "llmops.tasks.indexing.*": {"queue": "indexing"},
             "llmops.tasks.usage.*": {"queue": "usage"},
         },
@@ -76,6 +77,10 @@ def celery_settings(broker_url: str, longest_task_s: int) -> dict:
             "purge-expired-state": {
                 "task": "llmops.tasks.maintenance.purge_expired_state",
                 "schedule": 3600.0,
+            },
+            "sweep-orphan-files": {
+                "task": "llmops.tasks.maintenance.sweep_orphan_files",
+                "schedule": 6 * 3600.0,
             },
             "purge-usage-logs": {
                 "task": "llmops.tasks.usage.purge_usage_logs",
@@ -146,6 +151,17 @@ class Config:
     # The web console's build (web/dist, made by `make run`), served at / by llmops/api/console.py.
     CONSOLE_DIST = _env("CONSOLE_DIST", str(BASE_DIR / "web" / "dist"))
     UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 15 * 1024 * 1024)
+    # Uploads, parsed text and images (llmops/storage.py): "local" (UPLOAD_FOLDER: one machine
+    # only) or "s3" (an S3-compatible object store every api and worker host reaches).
+    STORAGE_BACKEND = _env("STORAGE_BACKEND", "local")
+    S3_BUCKET = _env("S3_BUCKET", "llmops")
+    S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")  # unset: AWS S3; e.g. http://minio:9000
+    S3_REGION = _env("S3_REGION", "us-east-1")
+    S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
+    S3_PREFIX = _env("S3_PREFIX", "")  # object names start with this (a bucket shared with others)
+    # The maintenance beat deletes stored files no record needs once they are this old (seconds).
+    ORPHAN_FILE_GRACE_S = _env_int("ORPHAN_FILE_GRACE_S", 3600)
     # A studio front end served from another origin (comma-separated origins, e.g.
     # "http://localhost:5173"; "*" allows any origin but then without credentials). Unset: no CORS.
     CORS_ORIGINS = [o.strip() for o in (_env("CORS_ORIGINS", "") or "").split(",") if o.strip()]

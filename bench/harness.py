@@ -89,7 +89,7 @@ class Stack:
         return self.api_url
 
     def start_worker(self, name: str = "worker", concurrency: int = 1, **extra_env) -> subprocess.Popen:
-        process = self._spawn(name, [str(BIN / "celery"), "-A", "celery_app", "worker", "-Q", "memory,indexing,usage",
+        process = self._spawn(name, [str(BIN / "celery"), "-A", "celery_app", "worker", "-Q", "indexing,memory,usage,maintenance",
                                      "--concurrency", str(concurrency), "--loglevel", "INFO", "-n", f"{name}-{time.time_ns()}@%h"],
                               {k: str(v) for k, v in extra_env.items()})
         deadline = time.time() + 90

@@ -92,10 +92,11 @@ def delete_dataset(account_id: uuid.UUID, dataset_id: uuid.UUID) -> None:
     """Delete the dataset, its documents, segments, postings and vector collections. An indexing
     run working on one of its documents notices and drops whatever it wrote after this; a vector
     store that is down leaves the collections to the orphan sweeper (``index_sweeper``)."""
-    from llmops.services import indexing_service
+    from llmops.services import stored_files
 
     dataset = get_owned_dataset(account_id, dataset_id)
-    document_ids = list(db.session.scalars(sa.select(Document.id).where(Document.dataset_id == dataset.id)))
+    documents = db.session.execute(sa.select(Document.id, Document.upload_file_id)
+                                   .where(Document.dataset_id == dataset.id)).all()
     segment_ids = sa.select(Segment.id).where(Segment.dataset_id == dataset.id)
     db.session.execute(sa.delete(SegmentTerm).where(SegmentTerm.segment_id.in_(segment_ids)))
     db.session.execute(sa.delete(Segment).where(Segment.dataset_id == dataset.id))
@@ -104,14 +105,13 @@ def delete_dataset(account_id: uuid.UUID, dataset_id: uuid.UUID) -> None:
     db.session.execute(sa.delete(AppDatasetJoin).where(AppDatasetJoin.dataset_id == dataset.id))
     db.session.delete(dataset)
     db.session.commit()
-    for document_id in document_ids:
-        indexing_service.parsed_text_path(document_id).unlink(missing_ok=True)
+    # parsed texts, and uploads no other live document uses (with their rows once unreferenced)
+    stored_files.remove_document_files([tuple(d) for d in documents], drop_unused_uploads=True)
     try:
         drop_vectors(dataset_id)
     except VectorStoreUnavailable:
         current_app.logger.warning("vector store down: the collections of deleted dataset %s are left to the sweeper",
                                    dataset_id)
-    # Uploaded files stay: uploads belong to the account and are managed by the storage layer.
 
 
 def drop_vectors(dataset_id: uuid.UUID) -> None:

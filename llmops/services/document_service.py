@@ -15,12 +15,12 @@ from llmops.extensions import db
 from llmops.models import Document, Segment, UploadFile
 from llmops.models.base import unix, utcnow
 from llmops.rag.vector_store import VectorStoreUnavailable
-from llmops.services import claims, indexing_service
+from llmops.services import claims, indexing_service, stored_files
 from llmops.services.conflicts import retry_on_conflict
 from llmops.services.dataset_service import get_owned_dataset
 from llmops.services.pagination import contains, paginate
 from llmops.services.rag_runtime import get_vector_store
-from llmops.services.upload_service import get_owned_upload
+from llmops.services.upload_service import get_owned_upload, storage_key
 
 
 def create_documents(account_id: uuid.UUID, dataset_id: uuid.UUID, upload_file_ids: list[uuid.UUID],
@@ -28,6 +28,9 @@ def create_documents(account_id: uuid.UUID, dataset_id: uuid.UUID, upload_file_i
     """One ``waiting`` document per upload, queued for indexing → ``{documents, batch}``."""
     dataset = get_owned_dataset(account_id, dataset_id)
     uploads = [get_owned_upload(account_id, i) for i in dict.fromkeys(upload_file_ids)]
+    for upload in uploads:  # its file went with the last document made from it
+        if not storage_key(upload):
+            raise NotFoundError(f"upload file {upload.id} not found")
     process_rule = copy.deepcopy(indexing_service.AUTOMATIC_RULE) if process_type == "automatic" else rule
     batch = time.strftime("%Y%m%d%H%M%S") + f"{uuid.uuid4().int % 1_000_000:06d}"
     dataset_key, upload_keys = dataset.id, [(u.id, u.name) for u in uploads]
@@ -152,6 +155,7 @@ def delete_document(account_id, dataset_id, document_id) -> None:
     document = get_owned_document(account_id, dataset_id, document_id)
     document.is_deleted = True
     db.session.commit()
+    stored_files.remove_document_files([(document.id, document.upload_file_id)])  # its files, on any host
     owner = claims.new_owner()
     if not claims.take(Document, document.id, owner, current_app.config["INDEXING_LEASE_S"],
                        Document.is_deleted.is_(True)):
@@ -164,7 +168,6 @@ def delete_document(account_id, dataset_id, document_id) -> None:
                                    document.id)
     finally:
         claims.release(Document, document.id, owner)
-    # The uploaded file itself is removed by the storage layer (not here).
 
 
 def pause_document(account_id, dataset_id, document_id) -> None:

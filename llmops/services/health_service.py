@@ -1,4 +1,4 @@
-"""Readiness checks (docs/api.md D): database, broker, vector store, default model."""
+"""Readiness checks (docs/api.md D): database, broker, vector store, file storage, default model."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask import current_app
 
 from llmops.extensions import db
 from llmops.services import model_service
+from llmops.storage import get_storage
 
 
 def check_readiness() -> dict[str, str]:
@@ -16,6 +17,7 @@ def check_readiness() -> dict[str, str]:
         "state_store": _check(lambda: current_app.extensions["state_store"].ping()),
         "broker": _check(_broker),
         "vector_store": _check(_vector_store),
+        "file_storage": _check(lambda: get_storage().exists("readyz-probe")),
         "default_model": _check(_default_model),
     }
 

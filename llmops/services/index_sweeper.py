@@ -25,6 +25,7 @@ from llmops.extensions import db
 from llmops.models import Dataset, Document, Segment, SegmentTerm
 from llmops.services import claims, indexing_service
 from llmops.services.rag_runtime import get_vector_store
+from llmops.storage import get_storage
 
 
 def sweep() -> dict[str, int]:
@@ -69,23 +70,20 @@ def sweep() -> dict[str, int]:
         ~sa.exists().where(Segment.id == SegmentTerm.segment_id))).rowcount
     db.session.commit()
 
-    folder = indexing_service.parsed_text_path(uuid.UUID(int=0)).parent
-    if folder.is_dir():
-        files = {}
-        for path in folder.glob("*.txt"):
-            try:
-                files[uuid.UUID(path.stem)] = path
-            except ValueError:
-                continue
-        kept = set()
-        ids = list(files)
-        for start in range(0, len(ids), 500):
-            kept.update(db.session.scalars(sa.select(Document.id).where(
-                Document.id.in_(ids[start:start + 500]), Document.is_deleted.is_(False))))
-        for document_id, path in files.items():
-            if document_id not in kept:
-                path.unlink(missing_ok=True)
-                counts["parsed_files"] += 1
+    files = {}  # parsed texts in the shared storage (llmops.storage), by document id
+    for item in get_storage().list("parsed/"):
+        try:
+            files[uuid.UUID(item.key.removeprefix("parsed/").removesuffix(".txt"))] = item.key
+        except ValueError:
+            continue
+    kept = set()
+    ids = list(files)
+    for start in range(0, len(ids), 500):
+        kept.update(db.session.scalars(sa.select(Document.id).where(
+            Document.id.in_(ids[start:start + 500]), Document.is_deleted.is_(False))))
+    orphans = [key for document_id, key in files.items() if document_id not in kept]
+    get_storage().delete(orphans)
+    counts["parsed_files"] = len(orphans)
     if any(counts.values()):
         current_app.logger.info("orphan sweep removed %s", counts)
     return counts

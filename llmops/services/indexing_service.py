@@ -5,8 +5,8 @@ vectors (Chroma), postings (full-text index) and ``segment`` rows.
 
 * Each stage stamps its time on the document; ``completed_segment_count`` advances batch by
   batch so a progress bar can follow it.
-* Resumable: the parsed text is kept on disk and the stage reached is the document's status, so a
-  re-run (redelivery, resume, stuck re-dispatch) continues where it stopped; segments already
+* Resumable: the parsed text is kept in the shared storage (``llmops.storage``) and the stage
+  reached is the document's status, so a re-run (redelivery, resume, stuck re-dispatch) continues where it stopped; segments already
   ``completed`` are not embedded again.
 * Idempotent: segment ids are uuid5(document id, position + content hash); vectors are upserted
   by segment id and postings replaced, so running twice never duplicates anything.
@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -43,6 +42,8 @@ from llmops.rag.splitters import TextSplitter
 from llmops.rag.vector_store import VectorStoreUnavailable
 from llmops.services import claims, metering
 from llmops.services.rag_runtime import get_embedding_model, get_vector_store
+from llmops.services.upload_service import storage_key
+from llmops.storage import get_storage
 
 INDEX_TASK = "llmops.tasks.indexing.index_document"
 ACTIVE_STATUSES = ("waiting", "parsing", "splitting", "indexing")
@@ -62,8 +63,13 @@ def dispatch(document_id: uuid.UUID, countdown: float | None = None) -> None:
         current_app.logger.exception("could not queue indexing of document %s", document_id)
 
 
-def parsed_text_path(document_id: uuid.UUID) -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"]) / "parsed" / f"{document_id}.txt"
+def parsed_text_key(document_id: uuid.UUID) -> str:
+    """The storage key of a document's parsed text (``llmops.storage``: shared by every host)."""
+    return f"parsed/{document_id}.txt"
+
+
+def delete_parsed_text(document_id: uuid.UUID) -> None:
+    get_storage().delete([parsed_text_key(document_id)])
 
 
 def segment_id_for(document_id: uuid.UUID, position: int, content_hash: str) -> uuid.UUID:
@@ -128,7 +134,7 @@ def index_document(document_id: uuid.UUID) -> str:
 
 
 def _run(document: Document, keeper: claims.LeaseKeeper) -> str:
-    if document.status in ("waiting", "parsing") or not parsed_text_path(document.id).exists():
+    if document.status in ("waiting", "parsing") or not get_storage().exists(parsed_text_key(document.id)):
         _parse(document)
     _check(document, keeper)
     if document.status == "splitting":
@@ -166,20 +172,26 @@ def _parse(document: Document) -> None:
     config = current_app.config
     rules = [r["id"] for r in document.process_rule.get("pre_process_rules", []) if r.get("enabled")]
     with deadline(config["PARSE_TIMEOUT_S"]):  # parsing and cleaning together
-        text = load_text(upload.key, upload.extension, config["PARSE_MAX_PAGES"], config["PARSE_MAX_DECOMPRESSED_BYTES"])
+        key = storage_key(upload)
+        try:
+            if not key:  # deleted with the last document made from it
+                raise FileNotFoundError(upload.id)
+            with get_storage().local_path(key) as path:
+                text = load_text(path, upload.extension, config["PARSE_MAX_PAGES"],
+                                 config["PARSE_MAX_DECOMPRESSED_BYTES"])
+        except FileNotFoundError:
+            raise LoaderError("the uploaded file is no longer stored") from None
         text = clean(text, rules)
     if not text.strip():
         raise LoaderError("the document has no text left after cleaning")
-    path = parsed_text_path(document.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    get_storage().put_bytes(parsed_text_key(document.id), text.encode("utf-8"))
     document.character_count = len(text)
     document.status, document.parsing_completed_at = "splitting", utcnow()
     db.session.commit()
 
 
 def _split(document: Document) -> None:
-    text = parsed_text_path(document.id).read_text(encoding="utf-8")
+    text = get_storage().get_bytes(parsed_text_key(document.id)).decode("utf-8")
     rule = document.process_rule.get("segment") or AUTOMATIC_RULE["segment"]
     model = get_embedding_model()
     chunk_size = min(int(rule.get("chunk_size", 500)), model.max_tokens)
@@ -303,7 +315,7 @@ def remove_index(document_id: uuid.UUID, dataset_id: uuid.UUID) -> int:
         if db.session.get(Dataset, dataset_id) is not None:
             mark_index_changed(dataset_id)
     db.session.commit()
-    parsed_text_path(document_id).unlink(missing_ok=True)
+    delete_parsed_text(document_id)
     return len(ids)
 
 
@@ -314,7 +326,7 @@ def purge_if_deleted(document_id: uuid.UUID, dataset_id: uuid.UUID, owner: str) 
     if document is None:  # its dataset was deleted with its rows: the collection may be back
         if db.session.get(Dataset, dataset_id) is None:
             get_vector_store().drop(dataset_id)
-        parsed_text_path(document_id).unlink(missing_ok=True)
+        delete_parsed_text(document_id)
         return True
     if not document.is_deleted:
         return False

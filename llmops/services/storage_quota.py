@@ -17,9 +17,9 @@ class StorageQuotaExceededError(AppError):
 
 
 def used_bytes(account_id: uuid.UUID) -> int:
-    """Bytes of the account's stored uploads."""
+    """Bytes of the account's stored uploads (an upload whose file went with its last document has key "")."""
     return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(UploadFile.size), 0))
-                                 .where(UploadFile.account_id == account_id)) or 0)
+                                 .where(UploadFile.account_id == account_id, UploadFile.key != "")) or 0)
 
 
 def check(account_id: uuid.UUID, adding: int = 0) -> None:

@@ -7,6 +7,7 @@ import mimetypes
 import os
 import re
 import secrets
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from llmops.models import UploadFile
 from llmops.models.base import unix
 from llmops.rag.loaders import SUPPORTED_EXTENSIONS, sniff
 from llmops.services import storage_quota
+from llmops.storage import get_storage
 
 
 class PayloadTooLargeError(AppError):
@@ -46,34 +48,27 @@ def upload_file(account_id: uuid.UUID, file: FileStorage | None) -> dict:
     storage_quota.check(account_id)
     limit = current_app.config["UPLOAD_MAX_BYTES"]
     file_id = uuid.uuid4()
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / str(account_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{file_id}.{extension}"
-    digest, size = hashlib.sha256(), 0
-    with open(path, "wb") as out:
-        while chunk := file.stream.read(1024 * 1024):
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise PayloadTooLargeError(f"the file is larger than {limit // (1024 * 1024)} MB")
-            digest.update(chunk)
-            out.write(chunk)
-    if size == 0:
-        path.unlink(missing_ok=True)
-        raise ValidateError("the file is empty", data={"file": ["the file is empty"]})
-    try:
+    key = f"{account_id}/{file_id}.{extension}"
+    with tempfile.TemporaryDirectory(prefix="llmops-upload-") as folder:
+        path = Path(folder) / f"upload.{extension}"
+        digest, size = hashlib.sha256(), 0
+        with open(path, "wb") as out:
+            while chunk := file.stream.read(1024 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLargeError(f"the file is larger than {limit // (1024 * 1024)} MB")
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise ValidateError("the file is empty", data={"file": ["the file is empty"]})
         storage_quota.check(account_id, size)
-    except storage_quota.StorageQuotaExceededError:
-        path.unlink(missing_ok=True)
-        raise
-    reason = sniff(path, extension)
-    if reason:
-        path.unlink(missing_ok=True)
-        raise UnsupportedMediaError(reason, data={"file": [reason]})
+        reason = sniff(path, extension)
+        if reason:
+            raise UnsupportedMediaError(reason, data={"file": [reason]})
+        get_storage().put_file(key, path)
     declared = file.mimetype if file.mimetype and file.mimetype != "application/octet-stream" else ""
     mime_type = declared or mimetypes.guess_type(name)[0] or f"text/{extension}"
-    row = UploadFile(id=file_id, account_id=account_id, name=name, key=str(path), size=size, extension=extension,
+    row = UploadFile(id=file_id, account_id=account_id, name=name, key=key, size=size, extension=extension,
                      mime_type=mime_type, hash=digest.hexdigest())
     db.session.add(row)
     db.session.commit()
@@ -87,10 +82,17 @@ def get_owned_upload(account_id: uuid.UUID, upload_file_id: uuid.UUID) -> Upload
     return row
 
 
+def storage_key(row: UploadFile) -> str:
+    """The upload's key in ``llmops.storage`` ("" once its file was deleted with its last
+    document). Rows written before the storage interface hold the absolute path of a file in the
+    upload folder, whose layout was the key's: ``account/id.ext``."""
+    return f"{row.account_id}/{row.id}.{row.extension}" if os.path.isabs(row.key) else row.key
+
+
 def upload_to_dict(row: UploadFile) -> dict:
-    """An upload: ``key`` is its storage key relative to the upload folder (``account/id.ext``)."""
+    """An upload: ``key`` is its storage key (``account/id.ext``)."""
     return {"id": str(row.id), "account_id": str(row.account_id), "name": row.name,
-            "key": f"{row.account_id}/{row.id}.{row.extension}", "size": row.size, "extension": row.extension,
+            "key": storage_key(row) or f"{row.account_id}/{row.id}.{row.extension}", "size": row.size, "extension": row.extension,
             "mime_type": row.mime_type, "hash": row.hash, "created_at": unix(row.created_at)}
 
 
@@ -103,10 +105,6 @@ IMAGE_KINDS = {
     "webp": (lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP", "image/webp"),
 }
 IMAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpg|gif|webp)$")
-
-
-def image_folder() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"]) / "images"
 
 
 def upload_image(account_id: uuid.UUID, file: FileStorage | None) -> str:
@@ -127,17 +125,18 @@ def upload_image(account_id: uuid.UUID, file: FileStorage | None) -> str:
     if extension is None:
         raise UnsupportedMediaError("the file is not a PNG, JPEG, GIF or WebP image",
                                     data={"file": ["not a PNG, JPEG, GIF or WebP image"]})
-    folder = image_folder()
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_urlsafe(24)}.{extension}"
-    (folder / name).write_bytes(data)
+    get_storage().put_bytes(f"images/{name}", data)
     current_app.logger.info("account %s uploaded image %s (%d bytes)", account_id, name, len(data))
     return name
 
 
-def image_path(name: str) -> tuple[Path, str]:
-    """The stored image ``name`` → (path, Content-Type); ``NotFoundError`` for anything else."""
-    path = image_folder() / name
-    if not IMAGE_NAME.match(name) or not path.is_file():
+def image_bytes(name: str) -> tuple[bytes, str]:
+    """The stored image ``name`` → (its bytes, Content-Type); ``NotFoundError`` for anything else."""
+    if not IMAGE_NAME.match(name):
         raise NotFoundError("image not found")
-    return path, IMAGE_KINDS[name.rsplit(".", 1)[1]][1]
+    try:
+        data = get_storage().get_bytes(f"images/{name}")
+    except FileNotFoundError:
+        raise NotFoundError("image not found") from None
+    return data, IMAGE_KINDS[name.rsplit(".", 1)[1]][1]

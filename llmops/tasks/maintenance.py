@@ -34,3 +34,11 @@ def sweep_index_orphans() -> dict:
     from llmops.services import index_sweeper
 
     return index_sweeper.sweep()
+
+
+@shared_task(name="llmops.tasks.maintenance.sweep_orphan_files")
+def sweep_orphan_files() -> int:
+    """Delete stored files (uploads, parsed text) no record needs any more (``llmops.services.stored_files``)."""
+    from llmops.services import stored_files
+
+    return stored_files.sweep_orphans()

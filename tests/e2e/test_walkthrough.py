@@ -141,7 +141,7 @@ def test_logout_revokes_the_token_in_every_api_process(api, stack, auth_headers)
 def test_readyz_names_every_part_ok(api):
     response = api.get("/readyz")
     assert response.status_code == 200, response.text
-    assert set(response.json()["checks"]) == {"database", "state_store", "broker", "vector_store", "default_model"}
+    assert set(response.json()["checks"]) == {"database", "state_store", "broker", "vector_store", "file_storage", "default_model"}
 
 
 def test_no_process_attempted_an_outbound_connection(stack, netguard_log):

@@ -42,16 +42,17 @@ class Behaviour:
 
 
 class FakeUpstream:
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1"):
         self.behaviour = Behaviour()
         self.requests: list[dict] = []
         self.authorizations: list[str | None] = []  # the Authorization header of each POST
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer((host, 0), self._handler())
         self._server.daemon_threads = True
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
 
     def start(self) -> FakeUpstream:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

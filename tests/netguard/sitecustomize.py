@@ -1,7 +1,8 @@
 """Loaded by every Python process the tests start (PYTHONPATH): blocks and records any network
 connection or DNS look-up to a host other than loopback, through CPython's audit hooks (so
-gevent's sockets are covered too). Violations go to ``$LLMOPS_NETGUARD_LOG``; the tests fail
-if that file is not empty."""
+gevent's sockets are covered too). ``LLMOPS_NETGUARD_ALLOW`` (comma-separated private networks)
+adds the tests' own addresses: tests/fleet's hosts in network namespaces on this machine.
+Violations go to ``$LLMOPS_NETGUARD_LOG``; the tests fail if that file is not empty."""
 
 import ipaddress
 import os
@@ -22,7 +23,18 @@ def _is_local(host) -> bool:
         address = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
         return False  # a name other than localhost: resolving it is outbound
-    return address.is_loopback or address.is_unspecified
+    return address.is_loopback or address.is_unspecified or (address.is_private and any(address in n for n in _allowed()))
+
+
+_allowed_cache: tuple = ("", ())
+
+
+def _allowed() -> tuple:
+    global _allowed_cache
+    value = os.environ.get("LLMOPS_NETGUARD_ALLOW", "")
+    if value != _allowed_cache[0]:
+        _allowed_cache = (value, tuple(ipaddress.ip_network(n.strip()) for n in value.split(",") if n.strip()))
+    return _allowed_cache[1]
 
 
 def _record(what: str) -> None:

@@ -15,6 +15,7 @@ from llmops.models import Document, Segment, SegmentTerm
 from llmops.rag.vector_store import VectorStore
 from llmops.services import indexing_service
 from llmops.services.rag_runtime import get_vector_store
+from llmops.storage import get_storage
 from tests.api.test_datasets import index_files, new_dataset, upload
 from tests.e2e.test_indexing_recovery import big_text
 
@@ -82,7 +83,7 @@ def test_deleting_a_document_mid_indexing_leaves_nothing(app, client, auth, monk
                                  .where(SegmentTerm.dataset_id == uuid.UUID(dataset_id))) == 0
         document = db.session.get(Document, document_id)
         assert document.is_deleted and document.claimed_by is None
-        assert not indexing_service.parsed_text_path(document_id).exists()
+        assert not get_storage().exists(indexing_service.parsed_text_key(document_id))
 
 
 def test_deleting_a_dataset_mid_indexing_leaves_no_collection(app, client, auth, monkeypatch):
@@ -108,7 +109,7 @@ def test_the_sweeper_removes_what_a_crash_left_and_nothing_else(app, client, aut
     left = index_files(app, client, auth, dataset_id, {"left.txt": big_text(5)})["documents"][0]["id"]
     ghost_dataset, ghost_vector = uuid.uuid4(), str(uuid.uuid4())
     with app.app_context():
-        ghost_file = indexing_service.parsed_text_path(uuid.uuid4())
+        ghost_file = indexing_service.parsed_text_key(uuid.uuid4())
         store, dataset = get_vector_store(), uuid.UUID(dataset_id)
         kept_segments = db.session.scalar(sa.select(Document.segment_count).where(Document.id == uuid.UUID(kept)))
         left_segments = db.session.scalar(sa.select(Document.segment_count).where(Document.id == uuid.UUID(left)))
@@ -118,7 +119,7 @@ def test_the_sweeper_removes_what_a_crash_left_and_nothing_else(app, client, aut
         db.session.commit()
         store.upsert(dataset, [ghost_vector], [[0.1] * 384], [{"document_id": "gone", "enabled": True}])
         store.upsert(ghost_dataset, [str(uuid.uuid4())], [[0.2] * 384], [{"document_id": "gone", "enabled": True}])
-        ghost_file.write_text("orphan", encoding="utf-8")
+        get_storage().put_bytes(ghost_file, b"orphan")
         assert vectors_of(dataset) == kept_segments + left_segments + 1
 
         counts = index_sweeper.sweep()
@@ -129,7 +130,7 @@ def test_the_sweeper_removes_what_a_crash_left_and_nothing_else(app, client, aut
         assert vectors_of(dataset) == kept_segments  # the live document is untouched
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Segment)
                                  .where(Segment.document_id == uuid.UUID(left))) == 0
-        assert not ghost_file.exists() and indexing_service.parsed_text_path(uuid.UUID(kept)).exists()
+        assert not get_storage().exists(ghost_file) and get_storage().exists(indexing_service.parsed_text_key(uuid.UUID(kept)))
         assert index_sweeper.sweep()["vectors"] == 0  # idempotent
     records = client.post(f"/datasets/{dataset_id}/hit", json={"query": "Calvin cycle", "k": 10}, headers=auth)
     assert {r["document_id"] for r in records.get_json()["data"]} == {kept}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, request, send_file, url_for
+from flask import Blueprint, Response, request, send_file, url_for
 from flask_jwt_extended import jwt_required
 
 from llmops.api.auth import current_account_id
@@ -118,8 +118,9 @@ def upload_image():
 @bp.get("/upload-files/images/<string:name>")
 def get_image(name: str):
     """An uploaded image, by its unguessable name (``<img src>`` sends no Authorization header)."""
-    path, content_type = upload_service.image_path(name)
-    response = send_file(path, mimetype=content_type, max_age=86400)
+    data, content_type = upload_service.image_bytes(name)
+    response = Response(data, mimetype=content_type)
+    response.cache_control.max_age = 86400
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
