@@ -129,11 +129,15 @@ def _priced_model(fleet, api: httpx.Client) -> str:
 
 
 def _chat(base_url: str, key: str, model: str, messages: list) -> int:
+    """One gateway call → its status; 0 when no connection was made (the request was never sent),
+    -1 when the connection failed after the request was sent."""
     try:
         response = httpx.post(f"{base_url}/v1/chat/completions", headers=bearer(key), timeout=60,
                               json={"model": model, "max_tokens": 10, "messages": messages})
-    except httpx.HTTPError:
+    except httpx.ConnectError:
         return 0
+    except httpx.HTTPError:
+        return -1
     return response.status_code
 
 
@@ -166,7 +170,7 @@ def test_stopping_api1_mid_load_loses_no_usage(fleet):
             i = n
             while time.time() < stop_at:
                 status = _chat(urls[i % 2], key["key"], model, messages)
-                if status == 0 and i % 2 == 0:  # api-1 is gone: the next host takes it
+                if status == 0 and i % 2 == 0:  # api-1 no longer accepts: the next host takes it
                     status = _chat(urls[1], key["key"], model, messages)
                 with lock:
                     answered.append(status)
