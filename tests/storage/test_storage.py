@@ -130,6 +130,8 @@ def test_an_upload_is_indexed_and_its_files_deleted_with_its_document(app, clien
     deleted = client.post(f"/datasets/{dataset_id}/documents/{document_id}/delete", headers=auth)
     assert deleted.status_code == 200
     assert not ({key, parsed} & keys(s3_app))
+    with app.app_context():  # no longer stored: not counted in the account's storage
+        assert db.session.get(UploadFile, uuid.UUID(data["id"])).key == ""
     again = client.post(f"/datasets/{dataset_id}/documents", json={"upload_file_ids": [data["id"]]}, headers=auth)
     assert again.status_code == 404 and data["id"] in again.get_json()["message"]
 
