@@ -221,6 +221,8 @@ const zh: Record<string, string> = {
   '{{n}} hits': '{{n}} 次命中',
   '{{n}} tokens': '{{n}} 个 token',
   'Agent steps': '智能体步骤',
+  'The charts count requests made with API keys (UTC days); the request log lists every surface.':
+    '图表统计使用 API 密钥的请求（按 UTC 日期）；请求日志包含所有来源。',
   tool: '工具',
   thought: '思考',
   // values shown as text

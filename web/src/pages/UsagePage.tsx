@@ -1,4 +1,4 @@
-import { Card, Col, Row, Segmented, Select, Space, Statistic, Table, Tag } from 'antd'
+import { Card, Col, Row, Segmented, Select, Space, Statistic, Table, Tag, Typography } from 'antd'
 import { useMemo, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { api, type Page } from '../api/client'
@@ -60,6 +60,9 @@ export default function UsagePage() {
             options={[{ label: t('7 days'), value: 7 }, { label: t('30 days'), value: 30 }]} />
         </Space>
       </div>
+      <Typography.Paragraph type="secondary">
+        {t('The charts count requests made with API keys (UTC days); the request log lists every surface.')}
+      </Typography.Paragraph>
       <Loadable loading={usage.loading} error={usage.error} onRetry={usage.reload} empty={!usage.data && usage.loading}>
         <Row gutter={[16, 16]} style={{ marginBottom: 16 }}>
           <Col xs={12} md={8}><Card size="small"><Statistic title={t('Requests')} value={total.requests} data-testid="total-requests" /></Card></Col>
