@@ -5,17 +5,14 @@ import react from '@vitejs/plugin-react'
 // `npm run dev` serves the console on :5173 and forwards every API path to the api
 // (`make run`, or API_URL=http://127.0.0.1:8000 npm run dev). Console pages live under /console.
 const api = process.env.API_URL ?? 'http://127.0.0.1:5000'
-const apiPaths = [
-  'auth', 'account', 'apps', 'datasets', 'upload-files', 'embedding-models', 'language-models', 'api-keys',
-  'usage', 'admin', 'api', 'v1', 'readyz', 'healthz', 'openapi', 'conversations', 'web-apps', 'analysis',
-  'ai', 'builtin-apps',
-]
+// Everything but the console's pages (/console/…) and Vite's own files goes to the api.
+const apiPattern = '^/(?!console(/|$)|@|src/|node_modules/|$)'
 
 export default defineConfig({
   plugins: [react()],
   server: {
     port: 5173,
-    proxy: { [`^/(${apiPaths.join('|')})(/|$|\\?)`]: { target: api, changeOrigin: false } },
+    proxy: { [apiPattern]: { target: api, changeOrigin: false } },
   },
   build: { chunkSizeWarningLimit: 3000 },
   test: {

@@ -84,7 +84,7 @@ export default function AppsPage() {
       <Modal open={creating} title={t('Create app')} onOk={create} onCancel={() => setCreating(false)} okText={t('Create')}
         destroyOnHidden>
         <Form name="createApp" form={form} layout="vertical" data-testid="create-app-form">
-          <Form.Item name="name" label={t('Name')} rules={[{ required: true, max: 50 }]}><Input /></Form.Item>
+          <Form.Item name="name" label={t('Name')} rules={[{ required: true, max: 40 }]}><Input /></Form.Item>
           <Form.Item name="description" label={t('Description')}><Input.TextArea rows={3} maxLength={800} /></Form.Item>
         </Form>
       </Modal>
