@@ -96,6 +96,7 @@ class Config:
     """Embedded default profile: nothing to install beyond the project's own files."""
 
     ENV_NAME = "default"
+    # Where the embedded profile keeps its files (database, broker, Chroma, uploads, the secret key).
     INSTANCE_DIR = Path(_env("LLMOPS_INSTANCE_DIR", str(BASE_DIR / "instance")))
     # Signs sessions; unset: a random key generated once and kept in ``instance/secret_key``
     # (0600) by ``llmops/secret_keys.py``. The production profile refuses to start without a
@@ -124,8 +125,10 @@ class Config:
     JWT_DECODE_ISSUER = "llmops"
     JWT_ALGORITHM = "HS256"
     JSON_SORT_KEYS = False
+    # The largest request body accepted (bytes); larger ones answer 413.
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
 
+    # The database (SQLAlchemy URL): SQLite for the embedded profile, PostgreSQL in production.
     SQLALCHEMY_DATABASE_URI = _env(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'llmops.db'}"
     )
@@ -139,14 +142,18 @@ class Config:
     # flask-limiter storage: memory:// is right for the single embedded api process.
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
     RATELIMIT_HEADERS_ENABLED = True
+    # Password logins per e-mail address.
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
 
+    # The Celery broker: a SQLite file (embedded) or Redis. Tasks may run LONGEST_TASK_SECONDS at most
+    # (the Redis visibility timeout is twice that).
     BROKER_URL = _env("CELERY_BROKER_URL", _env("REDIS_URL", f"sqla+sqlite:///{INSTANCE_DIR / 'broker.db'}"))
     LONGEST_TASK_SECONDS = _env_int("LONGEST_TASK_SECONDS", 1800)
     CELERY = celery_settings(BROKER_URL, LONGEST_TASK_SECONDS)
     # A long-term-memory fold still pending after this many seconds is dispatched again.
     MEMORY_REDISPATCH_AFTER_S = _env_int("MEMORY_REDISPATCH_AFTER_S", 120)
 
+    # Where uploaded files are kept, and the largest upload (bytes; larger ones answer 413).
     UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     # The web console's build (web/dist, made by `make run`), served at / by llmops/api/console.py.
     CONSOLE_DIST = _env("CONSOLE_DIST", str(BASE_DIR / "web" / "dist"))
@@ -205,6 +212,7 @@ class Config:
     MODEL_REGISTRY_PATH = _env(
         "MODEL_REGISTRY_PATH", str(BASE_DIR / "llmops" / "providers" / "models.yaml")
     )
+    # The local llama.cpp server (started by ``make run``) and the model new apps start on.
     LOCAL_LLM_BASE_URL = _env("LOCAL_LLM_BASE_URL", "http://127.0.0.1:8081/v1")
     DEFAULT_LLM_PROVIDER = _env("DEFAULT_LLM_PROVIDER", "local")
     DEFAULT_LLM_MODEL = _env("DEFAULT_LLM_MODEL", "smollm2-135m")
@@ -216,11 +224,14 @@ class Config:
         for k, v in os.environ.items()
         if k.startswith("LLMOPS_BASE_URL_") and v
     }
+    # Upstream model calls: connect timeout, idle gap, whole-call deadline (seconds) and retries
+    # before the first byte.
     LLM_CONNECT_TIMEOUT_S = _env_float("LLM_CONNECT_TIMEOUT_S", 5.0)
     LLM_READ_TIMEOUT_S = _env_float("LLM_READ_TIMEOUT_S", 60.0)  # idle gap between stream chunks
     LLM_TOTAL_TIMEOUT_S = _env_float("LLM_TOTAL_TIMEOUT_S", 300.0)
     LLM_MAX_RETRIES = _env_int("LLM_MAX_RETRIES", 2)
 
+    # A ``ping`` event is sent on a quiet stream this often (seconds), so proxies keep it open.
     SSE_PING_INTERVAL_S = _env_float("SSE_PING_INTERVAL_S", 10.0)
     # How long ``GET /analysis/:app_id`` serves a computed result from the state store (seconds).
     ANALYSIS_CACHE_TTL_S = _env_int("ANALYSIS_CACHE_TTL_S", 60)

@@ -1,1 +1,1 @@
-"""Benchmarks (``make bench``): ratios measured side by side in one run (BENCHMARKS.md)."""
+"""Benchmarks (``make bench``): ratios measured side by side in one run (README "Performance")."""

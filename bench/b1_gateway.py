@@ -1,4 +1,4 @@
-"""B1 gateway overhead (BENCHMARKS.md): ``/v1/chat/completions`` stream and non-stream at
+"""B1 gateway overhead (README "Performance"): ``/v1/chat/completions`` stream and non-stream at
 concurrency 1, 16, 64 — straight to the upstream (the floor), through our gateway, and through
 the LiteLLM proxy (its own virtualenv, created here on first use) — in one run, interleaved.
 

@@ -1,4 +1,4 @@
-"""B2 open streams (BENCHMARKS.md): N = 1,000 concurrent ``/v1/chat/completions`` streams through
+"""B2 open streams (README "Performance"): N = 1,000 concurrent ``/v1/chat/completions`` streams through
 one api process (gunicorn + gevent, one worker), each held open for seconds by the upstream.
 All must complete with zero errors; the api process's memory growth per open stream is reported
 (resident memory at the peak of open streams minus after warm-up, divided by N).

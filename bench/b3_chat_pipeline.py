@@ -1,4 +1,4 @@
-"""B3 chat pipeline (BENCHMARKS.md): request → first ``agent_message`` of a streaming debug chat
+"""B3 chat pipeline (README "Performance"): request → first ``agent_message`` of a streaming debug chat
 with long-term memory on (a stored summary recalled into the prompt) and hybrid retrieval (k=4)
 over a 10k-segment dataset bound to the app, vs the local model's own time to first token for
 the *same* messages (same system prompt, same retrieved context) sent straight to llama.cpp.

@@ -1,4 +1,4 @@
-"""B4 ingestion (BENCHMARKS.md): upload → ``completed`` for a mixed corpus (md, html, docx, pdf),
+"""B4 ingestion (README "Performance"): upload → ``completed`` for a mixed corpus (md, html, docx, pdf),
 through the api and one real worker, vs the embedding model alone on the very same segments
 (the CPU floor), measured in one run.
 

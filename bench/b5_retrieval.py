@@ -1,4 +1,4 @@
-"""B5 retrieval (BENCHMARKS.md): hit testing at 10k and 100k segments — semantic, full_text,
+"""B5 retrieval (README "Performance"): hit testing at 10k and 100k segments — semantic, full_text,
 hybrid — vs exact brute-force top-k with numpy over the same vectors, in one run.
 
 Segments are synthetic sentences over a Zipf-distributed vocabulary of 20,000 words (so term

@@ -1,4 +1,4 @@
-"""The B1/B2 upstream (BENCHMARKS.md): a small OpenAI-compatible server that answers a fixed text,
+"""The B1/B2 upstream (README "Performance"): a small OpenAI-compatible server that answers a fixed text,
 streamed as ``--chunks`` chunks ``--chunk-delay-ms`` apart, with a usage chunk when asked.
 Bench fixture code, not product code (aiohttp, so the fixture is never the bottleneck).
 

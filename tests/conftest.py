@@ -86,6 +86,20 @@ def pytest_addoption(parser):
                      help="embedded: SQLite + SQLite broker; services: PostgreSQL + Redis")
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """The network guard's last word: any outbound attempt recorded by any process of this run
+    (the app in-process, gunicorn, workers, the local model) fails the whole run, however late it
+    happened — after the test that checks the log mid-run, or in a process's shutdown."""
+    log = os.environ.get("LLMOPS_NETGUARD_LOG")
+    violations = Path(log).read_text().strip() if log and Path(log).exists() else ""
+    if violations:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", "outbound connection attempts (tests/netguard)", red=True)
+            reporter.write_line(violations)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(scope="session")
 def profile(request) -> str:
     return request.config.getoption("--profile")

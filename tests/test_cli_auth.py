@@ -80,17 +80,13 @@ def test_disable_enable_and_revoke_sessions_commands(app, client):
         assert missing.exit_code == 1 and "no account with the e-mail" in missing.output
 
 
-def test_invite_codes_command(app, client):
-    saved = app.config["REGISTRATION"]
-    app.config["REGISTRATION"] = "invite"
-    try:
-        made = app.test_cli_runner().invoke(args=["llmops", "invite-codes", "--count", "2"])
-        codes = made.output.split()
-        assert made.exit_code == 0 and len(codes) == 2
-        assert all(re.fullmatch(r"INV(-[A-HJ-NP-Z2-9]{4}){4}", code) for code in codes)
-        body = {"name": "Cli", "email": f"cli-{uuid.uuid4().hex[:8]}@example.com", "password": "secret123",
-                "invite_code": codes[0]}
-        assert client.post("/auth/register", json=body).status_code == 201
-        assert app.test_cli_runner().invoke(args=["llmops", "invite-codes", "--count", "0"]).exit_code == 2
-    finally:
-        app.config["REGISTRATION"] = saved
+def test_invite_codes_command(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "REGISTRATION", "invite")
+    made = app.test_cli_runner().invoke(args=["llmops", "invite-codes", "--count", "2"])
+    codes = made.output.split()
+    assert made.exit_code == 0 and len(codes) == 2
+    assert all(re.fullmatch(r"INV(-[A-HJ-NP-Z2-9]{4}){4}", code) for code in codes)
+    body = {"name": "Cli", "email": f"cli-{uuid.uuid4().hex[:8]}@example.com", "password": "secret123",
+            "invite_code": codes[0]}
+    assert client.post("/auth/register", json=body).status_code == 201
+    assert app.test_cli_runner().invoke(args=["llmops", "invite-codes", "--count", "0"]).exit_code == 2

@@ -1,4 +1,4 @@
-"""API keys (API.md A): shown once, stored hashed, owned, validated; their state gates /v1."""
+"""API keys (docs/api.md A): shown once, stored hashed, owned, validated; their state gates /v1."""
 
 import hashlib
 import time

@@ -29,15 +29,13 @@ def new_key(client, headers) -> str:
 
 
 @pytest.fixture
-def policy(app):
-    """Set ``REGISTRATION`` for one test: ``policy("invite")``."""
-    saved = app.config["REGISTRATION"]
+def policy(app, monkeypatch):
+    """Set ``REGISTRATION`` for one test: ``policy("invite")`` (restored after the test)."""
 
     def set_policy(value: str) -> None:
-        app.config["REGISTRATION"] = value
+        monkeypatch.setitem(app.config, "REGISTRATION", value)
 
-    yield set_policy
-    app.config["REGISTRATION"] = saved
+    return set_policy
 
 
 def test_disable_refuses_keys_and_tokens_at_once_and_enable_restores_keys(client, auth, admin_auth):

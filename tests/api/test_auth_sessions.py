@@ -23,13 +23,10 @@ def login(client, email: str, password: str = PASSWORD) -> dict:
 
 
 @pytest.fixture
-def short_tokens(app):
+def short_tokens(app, monkeypatch):
     """Access tokens living 1 s, refresh tokens 3 s (restored after the test)."""
-    saved = app.config["JWT_ACCESS_TOKEN_EXPIRES"], app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-    app.config["JWT_ACCESS_TOKEN_EXPIRES"], app.config["JWT_REFRESH_TOKEN_EXPIRES"] = (timedelta(seconds=1),
-                                                                                       timedelta(seconds=3))
-    yield
-    app.config["JWT_ACCESS_TOKEN_EXPIRES"], app.config["JWT_REFRESH_TOKEN_EXPIRES"] = saved
+    monkeypatch.setitem(app.config, "JWT_ACCESS_TOKEN_EXPIRES", timedelta(seconds=1))
+    monkeypatch.setitem(app.config, "JWT_REFRESH_TOKEN_EXPIRES", timedelta(seconds=3))
 
 
 def test_login_and_register_return_the_course_shape_plus_a_refresh_token(app, client, auth):

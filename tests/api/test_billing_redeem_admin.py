@@ -1,5 +1,5 @@
 """Seed 004's self-service API, one-api's billing shapes, GET /usage, redeem codes and the admin
-routes (API.md A, B, C4)."""
+routes (docs/api.md A, B, C4)."""
 
 import concurrent.futures
 import uuid

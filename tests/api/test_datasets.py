@@ -44,12 +44,9 @@ def test_upload_rejects_bad_files_with_a_clear_4xx(client, auth, name, data, sta
     assert words in response.get_json()["message"]
 
 
-def test_upload_size_limit_is_413(app, client, auth):
-    app.config["UPLOAD_MAX_BYTES"] = 1024
-    try:
-        response = upload(client, auth, "big.txt", b"a" * 2048)
-    finally:
-        app.config["UPLOAD_MAX_BYTES"] = 15 * 1024 * 1024
+def test_upload_size_limit_is_413(app, client, auth, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", 1024)
+    response = upload(client, auth, "big.txt", b"a" * 2048)
     assert response.status_code == 413
 
 
@@ -207,7 +204,7 @@ def test_debug_chat_retrieves_from_bound_datasets(app, client, auth, new_app, fa
     assert client.get(f"/datasets/{dataset_id}", headers=auth).get_json()["data"]["app_count"] == 1
     raw = client.post(f"/apps/{new_app}/debug", json={"query": "What causes ocean tides?", "stream": True},
                       headers=auth).get_data(as_text=True)
-    from tests.api.test_debug import parse_sse
+    from tests.sse import parse_sse
     events = parse_sse(raw)
     assert [e for e, _ in events][0] == "dataset_retrieval" and events[-1][0] == "agent_end"
     records = events[0][1]["records"]

@@ -1,16 +1,8 @@
 """Debug chat against the fake upstream: blocking, SSE, history, stop, disconnect, failures."""
 
-import json
 import time
 
-
-def parse_sse(raw: str) -> list[tuple[str, dict]]:
-    events = []
-    for block in raw.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in lines:
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
+from tests.sse import parse_sse
 
 
 def test_blocking_debug_chat_saves_the_message(client, auth, new_app, fake):
@@ -138,14 +130,11 @@ def test_client_disconnect_keeps_partial_answer_as_stop(client, auth, new_app, f
     assert message["status"] == "stop" and message["answer"].startswith("w0 ")
 
 
-def test_ping_is_sent_while_waiting(app, client, auth, new_app, fake):
+def test_ping_is_sent_while_waiting(app, client, auth, new_app, fake, monkeypatch):
     fake.behaviour.first_chunk_delay_s = 0.5
-    app.config["SSE_PING_INTERVAL_S"] = 0.1
-    try:
-        response = client.post(f"/apps/{new_app}/debug", json={"query": "hi", "stream": True}, headers=auth)
-        names = [e for e, _ in parse_sse(response.get_data(as_text=True))]
-    finally:
-        app.config["SSE_PING_INTERVAL_S"] = 10.0
+    monkeypatch.setitem(app.config, "SSE_PING_INTERVAL_S", 0.1)
+    response = client.post(f"/apps/{new_app}/debug", json={"query": "hi", "stream": True}, headers=auth)
+    names = [e for e, _ in parse_sse(response.get_data(as_text=True))]
     assert names[0] == "ping" and names[-1] == "agent_end"
 
 
@@ -178,17 +167,13 @@ def test_truncated_stream_is_saved_as_error(client, auth, new_app, fake):
     assert message["status"] == "error" and message["answer"] == "Hello, world!"
 
 
-def test_total_deadline_ends_the_stream_with_timeout(app, client, auth, new_app, fake):
+def test_total_deadline_ends_the_stream_with_timeout(app, client, auth, new_app, fake, monkeypatch):
     fake.behaviour.answer_chunks = [f"w{i} " for i in range(50)]
     fake.behaviour.chunk_delay_s = 0.05
-    app.config["LLM_TOTAL_TIMEOUT_S"] = 0.5
-    app.extensions.pop("chat_clients", None)  # clients keep the timeouts they were built with
-    try:
-        response = client.post(f"/apps/{new_app}/debug", json={"query": "slow", "stream": True}, headers=auth)
-        events = parse_sse(response.get_data(as_text=True))
-    finally:
-        app.config["LLM_TOTAL_TIMEOUT_S"] = 300.0
-        app.extensions.pop("chat_clients", None)
+    monkeypatch.setitem(app.config, "LLM_TOTAL_TIMEOUT_S", 0.5)
+    monkeypatch.setitem(app.extensions, "chat_clients", {})  # clients keep the timeouts they were built with
+    response = client.post(f"/apps/{new_app}/debug", json={"query": "slow", "stream": True}, headers=auth)
+    events = parse_sse(response.get_data(as_text=True))
     assert events[-1][0] == "timeout"
     message = client.get(f"/apps/{new_app}/messages", headers=auth).get_json()["data"]["list"][0]
     assert message["status"] == "timeout" and message["answer"].startswith("w0 ")

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible gateway (API.md B) driven by the official ``openai`` SDK, in-process
+"""The OpenAI-compatible gateway (docs/api.md B) driven by the official ``openai`` SDK, in-process
 over a WSGI transport, against the fake upstream (edge cases); tests/e2e runs it for real."""
 
 import uuid

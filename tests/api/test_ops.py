@@ -10,18 +10,13 @@ def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-def test_readyz_ok_then_names_the_failing_model(app, client):
+def test_readyz_ok_then_names_the_failing_model(app, client, monkeypatch):
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.get_json()
     assert ready.get_json()["failing"] == []
-    original = app.config["LOCAL_LLM_BASE_URL"]
-    app.config["LOCAL_LLM_BASE_URL"] = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
-    app.extensions.pop("model_registry", None)
-    try:
-        response = client.get("/readyz")
-    finally:
-        app.config["LOCAL_LLM_BASE_URL"] = original
-        app.extensions.pop("model_registry", None)
+    monkeypatch.setitem(app.config, "LOCAL_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on the discard port
+    monkeypatch.setitem(app.extensions, "model_registry", {})  # a fresh cache, the old one back afterwards
+    response = client.get("/readyz")
     body = response.get_json()
     assert response.status_code == 503 and body["failing"] == ["default_model"]
     assert body["checks"]["database"] == "ok"

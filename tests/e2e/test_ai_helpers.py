@@ -3,14 +3,14 @@ text; suggested questions are always 3 usable strings, whatever the small model 
 
 from __future__ import annotations
 
-from tests.e2e.test_walkthrough import sse_events
+from tests.sse import parse_sse
 
 
 def test_optimize_prompt_and_suggested_questions_with_the_local_model(api, auth_headers):
     response = api.post("/ai/optimize-prompt", headers=auth_headers,
                         json={"prompt": "You are a helpful travel agent. Help users plan trips."})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
-    events = sse_events(response.text)
+    events = parse_sse(response.text)
     assert events and {e for e, _ in events} == {"optimize_prompt"}, events[-1:]
     assert len("".join(d["optimized_prompt"] for _, d in events).strip()) > 20
 

@@ -4,7 +4,7 @@ in ``thought`` beside ``answer``, and the saved message lists them as ``agent_th
 
 from __future__ import annotations
 
-from tests.e2e.test_walkthrough import sse_events
+from tests.sse import parse_sse
 
 EVENT_FIELDS = {"id", "event", "conversation_id", "message_id", "task_id", "thought", "observation", "tool",
                 "tool_input", "answer", "latency", "total_token_count", "total_price", "created_at"}
@@ -18,7 +18,7 @@ def test_course_debug_chat_streams_real_model_text(api, auth_headers):
     response = api.post(f"/apps/{app_id}/conversations", json={"query": "What is a large language model?"},
                         headers=auth_headers)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
-    events = [(name, data) for name, data in sse_events(response.text) if name != "ping"]
+    events = [(name, data) for name, data in parse_sse(response.text) if name != "ping"]
     assert events[0][0] == "long_term_memory_recall" and events[-1][0] == "agent_end", events[-1]
     for name, data in events:
         assert not EVENT_FIELDS - set(data), name

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.test_walkthrough import sse_events
 from tests.fixtures.files import corpus
+from tests.sse import parse_sse
 
 
 def test_upload_index_retrieve_and_chat(api, auth_headers):
@@ -44,7 +44,7 @@ def test_upload_index_retrieve_and_chat(api, auth_headers):
     assert api.post(f"/apps/{app_id}/config", json=config, headers=auth_headers).json()["code"] == "success"
     text = api.post(f"/apps/{app_id}/debug", json={"query": "What causes ocean tides?", "stream": True},
                     headers=auth_headers).text
-    events = sse_events(text)
+    events = parse_sse(text)
     names = [e for e, _ in events]
     assert names[0] == "dataset_retrieval" and names[-1] == "agent_end", names
     assert names.index("dataset_retrieval") < names.index("agent_message")

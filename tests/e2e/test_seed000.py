@@ -15,6 +15,7 @@ import json
 import subprocess
 
 from tests.fixtures.files import docx_bytes
+from tests.sse import data_frames
 
 # The seed's "Example curl Commands", as printed in its README (ports aside).
 REGISTER = """curl -X POST http://localhost:8080/api/users/register \\
@@ -104,7 +105,7 @@ def curl(command: str, base_url: str, **fills: str) -> tuple[int, str]:
 
 
 def frames(body: str) -> list[dict]:
-    return [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+    return data_frames(body)
 
 
 def test_seed000_curl_examples(stack, openai_upstream, tmp_path):

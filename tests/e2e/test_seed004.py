@@ -5,14 +5,21 @@ a redeem code made by the CLI, ``/metrics`` and ``/api/about``."""
 
 from __future__ import annotations
 
+import math
 import subprocess
+import time
 
 from bench.harness import BIN, ROOT
+from tests.e2e.conftest import PRICE_IN, PRICE_OUT
 
 CHAT = {"model": "deepseek-chat", "messages": [{"role": "user", "content": "Hello"}]}
 
 
-def test_seed004_documented_requests(stack, api, auth_headers):
+def billed_cents(api, headers) -> float:
+    return api.get("/v1/dashboard/billing/usage", headers=headers).json()["total_usage"]
+
+
+def test_seed004_documented_requests(stack, api, auth_headers, priced_model):
     key = api.post("/api-keys", json={"remark": "seed 004", "quota": 100_000}, headers=auth_headers).json()["data"]
     headers = {"Authorization": f"Bearer {key['key']}", "Content-Type": "application/json"}
 
@@ -26,7 +33,7 @@ def test_seed004_documented_requests(stack, api, auth_headers):
     subscription = api.get("/v1/dashboard/billing/subscription", headers=headers).json()
     assert subscription["object"] == "billing_subscription" and subscription["hard_limit_usd"] > 0
     usage = api.get("/v1/dashboard/billing/usage", headers=headers).json()
-    assert usage["object"] == "list" and usage["total_usage"] >= 0
+    assert usage["object"] == "list" and usage["total_usage"] == 0  # the local model is priced at 0
     pricing = api.get("/api/pricing").json()["data"]["data"]
     assert any(m["model"] == "smollm2-135m" for m in pricing)
 
@@ -39,6 +46,16 @@ def test_seed004_documented_requests(stack, api, auth_headers):
     redeemed = api.post("/api/redeem", json={"code": code}, headers=headers)
     assert redeemed.status_code == 200 and redeemed.json()["data"] == {"credited": 5000, "balance": 5000}  # the account
     assert api.post("/api/redeem", json={"code": code}, headers=headers).status_code == 400  # once only
+
+    # a priced call is billed in cents: 1 credit = 1e-6 USD = 1e-4 cents (the worker writes the usage log)
+    priced = api.post("/v1/chat/completions", json={**CHAT, "model": priced_model, "max_tokens": 4}, headers=headers)
+    assert priced.status_code == 200, priced.text
+    tokens = priced.json()["usage"]
+    credits = math.ceil(tokens["prompt_tokens"] * PRICE_IN + tokens["completion_tokens"] * PRICE_OUT)
+    deadline = time.monotonic() + 30
+    while billed_cents(api, headers) == 0 and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert billed_cents(api, headers) == round(credits / 10_000, 6) > 0
 
     metrics = api.get("/metrics").text
     assert "llmops_http_requests_total" in metrics and "llmops_llm_requests_total" in metrics

@@ -4,23 +4,18 @@ dataset indexed by the real worker, the real local model and real espeak-ng spee
 from __future__ import annotations
 
 import base64
-import json
 import time
 
 import numpy as np
 
 from tests.api.compat.test_seed001 import ENGINE_REQUEST
 from tests.e2e.test_seed000 import curl
+from tests.sse import data_frames
 
 # Seed 001's documented request, as printed (no Content-Type); the model named there is the seed
 # deployment's and is replaced by ours, like the port.
 SEED001_CURL = ("""curl -X POST http://localhost:8000/chat/completions -H "Authorization: Bearer YOUR_LLM_API_KEY" """
                 """-d '{"messages":[{"role":"user","content":"Hello, how are you?"}],"stream":true,"model":"gpt-4o-mini"}'""")
-
-
-def sse_data(text: str) -> list:
-    return ["[DONE]" if line == "data: [DONE]" else json.loads(line[6:])
-            for line in text.splitlines() if line.startswith("data: ")]
 
 
 def test_rag_and_audio_with_the_real_model(api, auth_headers):
@@ -45,15 +40,15 @@ def test_rag_and_audio_with_the_real_model(api, auth_headers):
     base = str(api.base_url).rstrip("/")
     status, text = curl(SEED001_CURL, base, **{"http://localhost:8000": base, "YOUR_LLM_API_KEY": key,
                                                "gpt-4o-mini": "smollm2-135m"})
-    plain = sse_data(text)
+    plain = data_frames(text)
     assert status == 200 and plain[-1] == "[DONE]", text
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in plain[:-1] if c.get("choices")).strip()
 
-    rag = sse_data(api.post("/rag/chat/completions", json=body, headers=headers).text)
+    rag = data_frames(api.post("/rag/chat/completions", json=body, headers=headers).text)
     assert rag[0]["id"] == "waiting_msg" and rag[-1] == "[DONE]"
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in rag[1:-1] if c.get("choices")).strip()
 
-    audio = sse_data(api.post("/audio/chat/completions", json=body, headers=headers).text)
+    audio = data_frames(api.post("/audio/chat/completions", json=body, headers=headers).text)
     assert audio[-1] == "[DONE]" and "transcript" in audio[0]["choices"][0]["delta"]["audio"]
     slices = [base64.b64decode(c["choices"][0]["delta"]["audio"]["data"]) for c in audio[:-1]
               if "data" in c["choices"][0]["delta"]["audio"]]

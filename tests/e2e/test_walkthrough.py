@@ -11,21 +11,13 @@ import time
 import httpx
 
 from tests.conftest import ROOT
+from tests.sse import parse_sse
 
 
 def walkthrough_script() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- walkthrough:start -->", 1)[1].split("<!-- walkthrough:end -->", 1)[0]
     return block.split("```bash", 1)[1].rsplit("```", 1)[0]
-
-
-def sse_events(text: str) -> list[tuple[str, dict]]:
-    events = []
-    for block in text.strip().split("\n\n"):
-        match = re.match(r"event: (\S+)\ndata: (.*)", block.strip(), re.S)
-        if match:
-            events.append((match.group(1), json.loads(match.group(2))))
-    return events
 
 
 def wait_for_summary(api, app_id, headers, timeout=120.0) -> str:
@@ -66,7 +58,7 @@ def test_stream_ends_in_agent_end_with_real_model_text(api, auth_headers):
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["x-accel-buffering"] == "no"
         text = response.read().decode()
-    events = sse_events(text)
+    events = parse_sse(text)
     assert events[-1][0] == "agent_end", text[-500:]
     answer = "".join(d["answer"] for e, d in events if e == "agent_message")
     assert len(answer.strip()) > 3
@@ -109,7 +101,7 @@ def test_long_term_memory_summary_after_two_rounds(api, auth_headers):
     assert summary.strip(), "no long-term memory summary was produced"
     recall = api.post(f"/apps/{app_id}/debug", json={"query": "Where do I live?", "stream": True},
                       headers=auth_headers).text
-    first_event, first_data = sse_events(recall)[0]
+    first_event, first_data = parse_sse(recall)[0]
     assert first_event == "long_term_memory_recall" and first_data["summary"] == summary
 
 

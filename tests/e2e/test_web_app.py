@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from tests.api.test_debug import parse_sse
+from tests.sse import parse_sse
 
 
 def _register(api, name: str) -> dict:

@@ -58,38 +58,30 @@ def test_reforged_claims_are_refused(app, client, owner):
     assert client.get("/account", headers=bearer(unsigned)).status_code == 401
 
 
-def test_strangers_cannot_register_when_closed_or_without_an_invite(app, client):
-    saved = app.config["REGISTRATION"]
-    try:
-        for policy in ("closed", "invite"):
-            app.config["REGISTRATION"] = policy
-            body = {"name": "S", "email": f"stranger-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD,
-                    "invite_code": "INV-AAAA-AAAA-AAAA-AAAA"}
-            assert client.post("/auth/register", json=body).status_code == 403
-            seed = {"username": f"s_{uuid.uuid4().hex[:8]}", "password": PASSWORD, "invite_code": "x"}
-            assert client.post("/api/users/register", json=seed).status_code == 403
-            login = {"email": body["email"], "password": PASSWORD}
-            assert client.post("/auth/password-login", json=login).status_code == 401
-    finally:
-        app.config["REGISTRATION"] = saved
+def test_strangers_cannot_register_when_closed_or_without_an_invite(app, client, monkeypatch):
+    for policy in ("closed", "invite"):
+        monkeypatch.setitem(app.config, "REGISTRATION", policy)
+        body = {"name": "S", "email": f"stranger-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD,
+                "invite_code": "INV-AAAA-AAAA-AAAA-AAAA"}
+        assert client.post("/auth/register", json=body).status_code == 403
+        seed = {"username": f"s_{uuid.uuid4().hex[:8]}", "password": PASSWORD, "invite_code": "x"}
+        assert client.post("/api/users/register", json=seed).status_code == 403
+        login = {"email": body["email"], "password": PASSWORD}
+        assert client.post("/auth/password-login", json=login).status_code == 401
 
 
-def test_one_invite_code_shared_by_many_admits_one(app, client, admin_auth):
-    saved = app.config["REGISTRATION"]
-    app.config["REGISTRATION"] = "invite"
-    try:
-        code = client.post("/admin/invite-codes", json={"count": 1}, headers=admin_auth).get_json()["data"]["codes"][0]
+def test_one_invite_code_shared_by_many_admits_one(app, client, admin_auth, monkeypatch):
+    monkeypatch.setitem(app.config, "REGISTRATION", "invite")
+    code = client.post("/admin/invite-codes", json={"count": 1}, headers=admin_auth).get_json()["data"]["codes"][0]
 
-        def attempt(i: int) -> int:
-            if i % 2:
-                body = {"username": f"share_{uuid.uuid4().hex[:8]}", "password": PASSWORD, "invite_code": code}
-                return app.test_client().post("/api/users/register", json=body).status_code
-            body = {"name": "S", "email": f"share-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD,
-                    "invite_code": code}
-            return app.test_client().post("/auth/register", json=body).status_code
+    def attempt(i: int) -> int:
+        if i % 2:
+            body = {"username": f"share_{uuid.uuid4().hex[:8]}", "password": PASSWORD, "invite_code": code}
+            return app.test_client().post("/api/users/register", json=body).status_code
+        body = {"name": "S", "email": f"share-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD,
+                "invite_code": code}
+        return app.test_client().post("/auth/register", json=body).status_code
 
-        with concurrent.futures.ThreadPoolExecutor(10) as pool:
-            results = list(pool.map(attempt, range(10)))
-        assert sorted(results) == [201] + [403] * 9
-    finally:
-        app.config["REGISTRATION"] = saved
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(attempt, range(10)))
+    assert sorted(results) == [201] + [403] * 9

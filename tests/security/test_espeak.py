@@ -4,19 +4,18 @@ option must not make espeak-ng read a server file, and synthesis is bounded in t
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 
 from llmops.providers.errors import ProviderTimeout
 from llmops.providers.tts import EspeakTTS
+from tests.sse import data_frames
 
 REQUEST = {"model": "smollm2-135m", "stream": True, "messages": [{"role": "user", "content": "Say something."}]}
 
 
 def audio_seconds(response) -> tuple[float, list[dict]]:
-    chunks = [json.loads(line[6:]) for line in response.get_data(as_text=True).splitlines()
-              if line.startswith("data: ") and line[6:] != "[DONE]"]
+    chunks = [frame for frame in data_frames(response) if frame != "[DONE]"]
     pcm = b"".join(base64.b64decode(c["choices"][0]["delta"]["audio"]["data"]) for c in chunks
                    if "choices" in c and "data" in c["choices"][0]["delta"].get("audio", {}))
     return len(pcm) / 2 / 16000, chunks
@@ -34,13 +33,10 @@ def test_an_answer_starting_with_dash_f_does_not_read_a_server_file(client, key_
     assert 0.5 < seconds < 15, seconds
 
 
-def test_synthesis_output_is_capped(app, client, key_headers, fake):
+def test_synthesis_output_is_capped(app, client, key_headers, fake, monkeypatch):
     fake.behaviour.answer_chunks = ["This sentence is long enough to produce more than a little audio"]
-    app.config["TTS_MAX_OUTPUT_BYTES"] = 20_000  # under half a second of espeak's 22 kHz WAV
-    try:
-        response = client.post("/audio/chat/completions", json=REQUEST, headers=key_headers)
-    finally:
-        app.config["TTS_MAX_OUTPUT_BYTES"] = 8 * 1024 * 1024
+    monkeypatch.setitem(app.config, "TTS_MAX_OUTPUT_BYTES", 20_000)  # under half a second of espeak's 22 kHz WAV
+    response = client.post("/audio/chat/completions", json=REQUEST, headers=key_headers)
     seconds, chunks = audio_seconds(response)
     errors = [c["error"] for c in chunks if "error" in c]
     assert errors and errors[0]["code"] == "speech_synthesis_failed", chunks

@@ -81,10 +81,13 @@ def test_private_and_odd_urls_are_refused_without_a_connection(client, key_heade
 
 
 @pytest.fixture
-def allow_loopback(app):
-    app.config["IMAGE_FETCH_ALLOW_PRIVATE"] = True  # tests only: our image server is on loopback
-    yield app.config
-    app.config.update(IMAGE_FETCH_ALLOW_PRIVATE=False, IMAGE_FETCH_MAX_BYTES=10 * 1024 * 1024, IMAGE_FETCH_TIMEOUT_S=10.0)
+def allow_loopback(app, monkeypatch):
+    """``IMAGE_FETCH_ALLOW_PRIVATE`` on (our image server is on loopback); the tests change other
+    ``IMAGE_FETCH_*`` settings through the returned config, all restored afterwards."""
+    for name in ("IMAGE_FETCH_MAX_BYTES", "IMAGE_FETCH_TIMEOUT_S"):
+        monkeypatch.setitem(app.config, name, app.config[name])  # restored even when a test changes it
+    monkeypatch.setitem(app.config, "IMAGE_FETCH_ALLOW_PRIVATE", True)
+    return app.config
 
 
 def test_an_allowed_image_is_fetched_and_sent_inline(client, key_headers, fake, images, allow_loopback):

@@ -7,17 +7,12 @@ from __future__ import annotations
 import re
 
 
-def test_readyz_hides_the_failure_details_from_anonymous_callers(app, client, admin_auth, auth):
-    original = app.config["LOCAL_LLM_BASE_URL"]
-    app.config["LOCAL_LLM_BASE_URL"] = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
-    app.extensions.pop("model_registry", None)
-    try:
-        anonymous = client.get("/readyz")
-        user = client.get("/readyz", headers=auth)
-        admin = client.get("/readyz", headers=admin_auth)
-    finally:
-        app.config["LOCAL_LLM_BASE_URL"] = original
-        app.extensions.pop("model_registry", None)
+def test_readyz_hides_the_failure_details_from_anonymous_callers(app, client, admin_auth, auth, monkeypatch):
+    monkeypatch.setitem(app.config, "LOCAL_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on the discard port
+    monkeypatch.setitem(app.extensions, "model_registry", {})  # a fresh cache, the old one back afterwards
+    anonymous = client.get("/readyz")
+    user = client.get("/readyz", headers=auth)
+    admin = client.get("/readyz", headers=admin_auth)
     for response in (anonymous, user):
         body = response.get_json()
         assert response.status_code == 503 and body["failing"] == ["default_model"]
@@ -31,15 +26,12 @@ def test_about_shows_no_internal_url_or_version(client):
     assert not re.search(r"https?://|127\.0\.0\.1|localhost|\d+\.\d+\.\d+", text), text[:500]
 
 
-def test_metrics_need_the_token_when_one_is_set(app, client):
+def test_metrics_need_the_token_when_one_is_set(app, client, monkeypatch):
     assert client.get("/metrics").status_code == 200  # unset: open, as before (e.g. a private scrape)
-    app.config["METRICS_TOKEN"] = "scrape-token-0123456789"
-    try:
-        anonymous = client.get("/metrics")
-        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
-        right = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"})
-    finally:
-        app.config["METRICS_TOKEN"] = None
+    monkeypatch.setitem(app.config, "METRICS_TOKEN", "scrape-token-0123456789")
+    anonymous = client.get("/metrics")
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+    right = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"})
     assert anonymous.status_code == 401 and "llmops_" not in anonymous.get_data(as_text=True)
     assert wrong.status_code == 401
     assert right.status_code == 200 and "llmops_" in right.get_data(as_text=True)

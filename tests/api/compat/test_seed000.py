@@ -1,9 +1,8 @@
-"""Seed 000 (llm-backend-api, API.md C1) through the Flask client: the seed's documented bodies,
+"""Seed 000 (llm-backend-api, docs/api.md C1) through the Flask client: the seed's documented bodies,
 status codes and stream format, and the sample's faults fixed (ids, ownership, plaintext keys).
 The same flow against the live server with the real model and worker: tests/e2e/test_seed000.py."""
 
 import io
-import json
 import uuid
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from llmops.extensions import db
 from llmops.models import ModelConversation, ProviderOverride
 from llmops.services import indexing_service
+from tests.sse import data_frames
 
 PASSWORD = "SecureP@ssw0rd!"
 
@@ -28,7 +28,7 @@ def seed_user(client) -> dict:
 def events(response) -> list[dict]:
     """The ``data:`` frames of a seed 000 stream, parsed (comments/keep-alives skipped)."""
     assert response.mimetype == "text/event-stream"
-    return [json.loads(line[6:]) for line in response.get_data(as_text=True).splitlines() if line.startswith("data: ")]
+    return data_frames(response)
 
 
 @pytest.fixture

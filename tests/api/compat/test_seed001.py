@@ -1,10 +1,10 @@
 """Seed 001: the voice AI engine's custom-LLM requests (its extra fields included) against
 ``/chat/completions`` and ``/rag/chat/completions``."""
 
-import json
 
 from tests.api.test_api_keys import new_key
 from tests.api.test_datasets import index_files, new_dataset
+from tests.sse import data_frames
 
 ENGINE_REQUEST = {  # what the engine sends with vendor "custom" (seed 001's wire details)
     "model": "smollm2-135m", "stream": True,
@@ -14,18 +14,10 @@ ENGINE_REQUEST = {  # what the engine sends with vendor "custom" (seed 001's wir
 }
 
 
-def frames(response) -> list[dict | str]:
-    out = []
-    for line in response.get_data(as_text=True).splitlines():
-        if line.startswith("data: "):
-            out.append("[DONE]" if line == "data: [DONE]" else json.loads(line[6:]))
-    return out
-
-
 def test_chat_completions_accepts_the_engine_fields(client, auth, fake):
     key = new_key(client, auth)["key"]
     response = client.post("/chat/completions", json=ENGINE_REQUEST, headers={"Authorization": f"Bearer {key}"})
-    chunks = frames(response)
+    chunks = data_frames(response)
     assert response.mimetype == "text/event-stream" and chunks[-1] == "[DONE]"
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1] if c["choices"]) == "Hello, world!"
     sent = fake.requests[-1]
@@ -40,7 +32,7 @@ def test_rag_sends_the_waiting_chunk_then_retrieves_from_the_bound_app(app, clie
     client.post(f"/apps/{new_app}/config", json={"dataset_ids": [dataset_id]}, headers=auth)
     key = new_key(client, auth, app_id=new_app)["key"]
     response = client.post("/rag/chat/completions", json=ENGINE_REQUEST, headers={"Authorization": f"Bearer {key}"})
-    chunks = frames(response)
+    chunks = data_frames(response)
     assert chunks[0]["id"] == "waiting_msg" and chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     assert chunks[-1] == "[DONE]" and any(c["choices"] and c["choices"][0]["delta"].get("content") for c in chunks[1:-1])
     system = fake.requests[-1]["messages"][0]
@@ -51,7 +43,7 @@ def test_rag_context_dataset_ids_must_be_the_accounts(client, auth, other_auth, 
     foreign = new_dataset(client, other_auth)
     key = new_key(client, auth)["key"]
     body = {**ENGINE_REQUEST, "context": {"dataset_ids": [foreign]}}
-    chunks = frames(client.post("/rag/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}))
+    chunks = data_frames(client.post("/rag/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}))
     assert chunks[0]["id"] == "waiting_msg" and "unknown dataset" in chunks[1]["error"]["message"] and chunks[-1] == "[DONE]"
     assert fake.requests == []  # nothing went upstream
 
@@ -77,7 +69,7 @@ def test_audio_speaks_the_answer_as_pcm16_16k(client, auth, fake):
     fake.behaviour.answer_chunks = ["Zebras have stripes. ", "They ", "confuse biting flies."]
     key = new_key(client, auth)["key"]
     response = client.post("/audio/chat/completions", json=ENGINE_REQUEST, headers={"Authorization": f"Bearer {key}"})
-    chunks = frames(response)
+    chunks = data_frames(response)
     assert response.mimetype == "text/event-stream" and chunks[-1] == "[DONE]"
     first = chunks[0]["choices"][0]["delta"]["audio"]
     assert first["transcript"] == "Zebras have stripes."  # a transcript chunk opens each sentence
@@ -108,6 +100,6 @@ def test_the_documented_curl_body_without_content_type(client, auth, fake):
     body = '{"messages":[{"role":"user","content":"Hello, how are you?"}],"stream":true,"model":"smollm2-135m"}'
     response = client.post("/chat/completions", data=body, content_type="application/x-www-form-urlencoded",
                            headers={"Authorization": f"Bearer {key}"})
-    chunks = frames(response)
+    chunks = data_frames(response)
     assert response.status_code == 200 and chunks[-1] == "[DONE]"
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1] if c["choices"]) == "Hello, world!"

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 
 import pytest
 
-from tests.api.test_debug import parse_sse  # noqa: F401 — re-exported for the course tests
 from tests.conftest import register
+from tests.sse import parse_sse  # noqa: F401 — re-exported for the course tests
 
 
 def missing(data: dict, fields: Iterable[str]) -> set[str]:

@@ -63,15 +63,12 @@ def test_no_cors_headers_without_configured_origins(client, logged_in):
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_envelope_errors_on_http_200_when_configured(app, client, logged_in):
-    app.config["ENVELOPE_ERRORS_HTTP_200"] = True
-    try:
-        missing_app = client.get("/apps/00000000-0000-0000-0000-000000000000", headers=logged_in)
-        invalid = client.post("/apps", json={}, headers=logged_in)
-        anonymous = client.get("/apps")
-        v1 = client.get("/v1/models")
-    finally:
-        app.config["ENVELOPE_ERRORS_HTTP_200"] = False
+def test_envelope_errors_on_http_200_when_configured(app, client, logged_in, monkeypatch):
+    monkeypatch.setitem(app.config, "ENVELOPE_ERRORS_HTTP_200", True)
+    missing_app = client.get("/apps/00000000-0000-0000-0000-000000000000", headers=logged_in)
+    invalid = client.post("/apps", json={}, headers=logged_in)
+    anonymous = client.get("/apps")
+    v1 = client.get("/v1/models")
     assert missing_app.status_code == 200 and missing_app.get_json()["code"] == "not_found"
     assert invalid.status_code == 200 and invalid.get_json()["code"] == "validate_error"
     assert anonymous.status_code == 200 and anonymous.get_json()["code"] == "unauthorized"

@@ -53,16 +53,13 @@ def test_upload_image_is_served_back(client, logged_in):
     assert len(url.path.rsplit("/", 1)[1].split(".")[0]) == 32
 
 
-def test_upload_image_checks_the_content(app, client, logged_in):
+def test_upload_image_checks_the_content(app, client, logged_in, monkeypatch):
     for name, payload in [("x.png", b"just text, not an image"),
                           ("x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
                           ("x.gif", b"\x89PNG but cut")]:
         response = post_file(client, "/upload-files/image", logged_in, name, payload)
         assert response.status_code == 415 and "file" in response.get_json()["data"], name
-    app.config["UPLOAD_MAX_BYTES"] = 64
-    try:
-        assert post_file(client, "/upload-files/image", logged_in, "big.png", png_bytes() * 4).status_code == 413
-    finally:
-        app.config["UPLOAD_MAX_BYTES"] = 15 * 1024 * 1024
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", 64)
+    assert post_file(client, "/upload-files/image", logged_in, "big.png", png_bytes() * 4).status_code == 413
     assert client.get("/upload-files/images/..%2Fllmops.db").status_code == 404
     assert client.get("/upload-files/images/" + "a" * 32 + ".png").status_code == 404

