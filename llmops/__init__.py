@@ -78,6 +78,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     for blueprint in (tools.bp, assistant_agent.bp):  # course modules 02, 13
         app.register_blueprint(blueprint)
+    from llmops.api import openapi
+
+    app.register_blueprint(openapi.bp)  # /openapi.json and /docs: the contract of everything above
     ops.init_app(app)
     from llmops.api import console
 

@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
 
 @bp.get("/healthz")
 def healthz():
+    """Liveness: the process answers."""
     return jsonify({"status": "ok"})
 
 

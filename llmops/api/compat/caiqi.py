@@ -63,6 +63,7 @@ keyless_limit = limiter.limit(_keyless_limit, exempt_when=_has_key)
 @bp.post("/chat/completions")
 @keyless_limit
 def chat_completions():
+    """Seed 003: chat completion (OpenAI shape; keyless callers only from allowed networks)."""
     principal = _principal()
     body = json_body()
     data = CHAT_SCHEMA.load(body)
@@ -78,6 +79,7 @@ def chat_completions():
 @bp.post("/vision/completions")
 @keyless_limit
 def vision_completions():
+    """Seed 003: a completion about an image (base64 or URL) on the vision model."""
     principal = _principal()
     upload = request.files.get("image")
     if upload is None:
@@ -91,4 +93,5 @@ def vision_completions():
 @bp.get("/models")
 @keyless_limit
 def models():
+    """Seed 003: the models it serves, with the active one."""
     return jsonify(gateway_service.list_models(_principal()))

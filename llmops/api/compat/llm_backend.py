@@ -132,6 +132,7 @@ def _conversation_number(raw: str) -> int:
 @bp.post("/users/register")
 @limiter.limit(login_limit)
 def register():
+    """Seed 000: create an account from a username and password."""
     data = RegisterSchema().load(json_body())
     account_service.register_username(data["username"], data["password"], ip=request.remote_addr or "",
                                       invite_code=data["invite_code"])
@@ -142,6 +143,7 @@ def register():
 @limiter.limit(login_limit)
 @limiter.limit(login_limit, key_func=body_field_key("username"))
 def login():
+    """Seed 000: sign in with username and password (a long-lived token)."""
     data = LoginSchema().load(json_body())
     token = account_service.username_login(data["username"], data["password"], ip=request.remote_addr or "")
     return jsonify({"token": token["access_token"], "expire_at": token["expire_at"]})
@@ -152,6 +154,7 @@ def login():
 @bp.post("/conversations/create")
 @jwt_required()
 def create_conversation():
+    """Seed 000: create a conversation, optionally with its own upstream model and key."""
     data = CreateConversationSchema().load(json_body())
     return jsonify(conversations.create_conversation(current_account_id(), data["title"], data["model"],
                                                      data["api_key"]))
@@ -160,6 +163,7 @@ def create_conversation():
 @bp.get("/conversations/history/<conversation_id>")
 @jwt_required()
 def conversation_history(conversation_id: str):
+    """Seed 000: a conversation's messages."""
     args = HistorySchema().load(request.args)
     return jsonify(conversations.get_history(current_account_id(), _conversation_number(conversation_id),
                                              args["limit"], args["offset"]))
@@ -168,6 +172,7 @@ def conversation_history(conversation_id: str):
 @bp.get("/conversations/list")
 @jwt_required()
 def list_conversations():
+    """Seed 000: the caller's conversations."""
     args = ListSchema().load(request.args)
     return jsonify(conversations.list_conversations(current_account_id(), args["limit"], args["offset"]))
 
@@ -175,6 +180,7 @@ def list_conversations():
 @bp.post("/conversations/del/<conversation_id>")
 @jwt_required()
 def delete_conversation(conversation_id: str):
+    """Seed 000: delete a conversation of the caller."""
     conversations.delete_conversation(current_account_id(), _conversation_number(conversation_id))
     return jsonify({"message": "Conversation deleted successfully"})
 
@@ -182,6 +188,7 @@ def delete_conversation(conversation_id: str):
 @bp.post("/chat/<conversation_id>")
 @jwt_required()
 def chat(conversation_id: str):
+    """Seed 000: chat in a conversation (SSE when stream is true)."""
     number = _conversation_number(conversation_id)
     data = ChatSchema().load(json_body())
     turn = conversations.prepare_turn(current_account_id(), number, data["message"])
@@ -193,6 +200,7 @@ def chat(conversation_id: str):
 @bp.post("/rag/kb/create")
 @jwt_required()
 def kb_create():
+    """Seed 000: create a knowledge base."""
     data = KbCreateSchema().load(json_body())
     created = conversations.create_knowledge_base(current_account_id(), data["kb_name"], data["embedding_model"])
     message = f"知识库创建成功，使用模型: {created['embedding_model']}"
@@ -205,6 +213,7 @@ def kb_create():
 @bp.get("/rag/kb/list")
 @jwt_required()
 def kb_list():
+    """Seed 000: the caller's knowledge bases."""
     return jsonify({"success": True, "kbs": conversations.list_knowledge_bases(current_account_id()),
                     "message": "知识库列表获取成功"})
 
@@ -212,6 +221,7 @@ def kb_list():
 @bp.post("/rag/kb/delete")
 @jwt_required()
 def kb_delete():
+    """Seed 000: delete a knowledge base."""
     data = KbSchema().load(json_body())
     dataset_service.delete_dataset(current_account_id(), data["kb_id"])
     return jsonify({"success": True, "message": "知识库删除成功"})
@@ -220,6 +230,7 @@ def kb_delete():
 @bp.post("/rag/doc/upload")
 @jwt_required()
 def doc_upload():
+    """Seed 000: upload a document into a knowledge base (answers when it is indexed)."""
     data = KbSchema().load(request.form)
     result = conversations.upload_document(current_account_id(), data["kb_id"], request.files.get("file"))
     if result["status"] == "error":
@@ -239,6 +250,7 @@ def doc_upload():
 @bp.get("/rag/doc/list")
 @jwt_required()
 def doc_list():
+    """Seed 000: the documents of a knowledge base."""
     data = KbSchema().load(request.args)
     return jsonify({"success": True, "docs": conversations.list_documents(current_account_id(), data["kb_id"]),
                     "message": "文档列表获取成功"})
@@ -247,6 +259,7 @@ def doc_list():
 @bp.post("/rag/doc/delete")
 @jwt_required()
 def doc_delete():
+    """Seed 000: delete a document from a knowledge base."""
     data = DocDeleteSchema().load(json_body())
     document_service.delete_document(current_account_id(), data["kb_id"], data["doc_id"])
     return jsonify({"success": True, "message": "文档删除成功"})
@@ -255,6 +268,7 @@ def doc_delete():
 @bp.post("/rag/retrieve")
 @jwt_required()
 def retrieve():
+    """Seed 000: the segments of a knowledge base closest to a query."""
     data = RetrieveSchema().load(json_body())
     results = conversations.retrieve(current_account_id(), data["kb_id"], data["query"], data["top_k"])
     return jsonify({"success": True, "results": results, "message": "检索成功"})
@@ -263,6 +277,7 @@ def retrieve():
 @bp.post("/rag/chat")
 @jwt_required()
 def rag_chat():
+    """Seed 000: chat grounded on a knowledge base."""
     data = RagChatSchema().load(json_body())
     turn = conversations.prepare_turn(current_account_id(), data["conversation_id"], data["message"],
                                       kb_id=data["kb_id"], top_k=data["top_k"])
@@ -272,5 +287,6 @@ def rag_chat():
 @bp.get("/rag/models")
 @jwt_required()
 def rag_models():
+    """Seed 000: the models a RAG chat can use."""
     return jsonify({"success": True, "models": conversations.embedding_models(),
                     "message": "支持的Embedding模型列表获取成功"})

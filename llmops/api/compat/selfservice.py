@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields, validate
 
+from llmops.api import openapi
 from llmops.api.auth import api_key_bucket
 from llmops.api.responses import json_body, ok, page
 from llmops.extensions import limiter
@@ -34,6 +35,7 @@ def _principal():
 
 @bp.get("/pricing")
 def pricing():
+    """Public price list of every served model (USD per 1M tokens)."""
     return ok(billing_service.pricing())
 
 
@@ -41,6 +43,7 @@ def pricing():
 @limiter.limit(_redeem_limit)
 @limiter.limit(_redeem_limit, key_func=api_key_bucket)
 def peek_redeem_code():
+    """Seed 004: what a redeem code is worth and whether it can still be used."""
     _principal()
     data = RedeemSchema().load(request.args)
     return ok(redeem_service.peek(data["code"]))
@@ -50,6 +53,7 @@ def peek_redeem_code():
 @limiter.limit(_redeem_limit)
 @limiter.limit(_redeem_limit, key_func=api_key_bucket)
 def redeem_code():
+    """Seed 004: redeem a code onto the calling key's account."""
     principal = _principal()
     data = RedeemSchema().load(json_body())
     return ok(redeem_service.redeem(principal.account_id, data["code"], principal.id), "code redeemed")
@@ -58,6 +62,7 @@ def redeem_code():
 @bp.get("/logs")
 @limiter.limit(_log_limit, key_func=api_key_bucket)
 def logs():
+    """Seed 004: the calling key's recent requests (paginated)."""
     principal = _principal()
     query = PaginationQuerySchema().load(request.args)
     return page(*billing_service.list_logs(principal, **query))
@@ -66,14 +71,7 @@ def logs():
 @bp.get("/about")
 def about():
     """Seed 004's "API 文档" page: the service and every route it serves (method, path, doc line)."""
-    routes = []
-    for rule in sorted(current_app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
-            continue
-        view = current_app.view_functions[rule.endpoint]
-        doc = (view.__doc__ or "").strip().splitlines()
-        routes.append({"methods": sorted(rule.methods - {"HEAD", "OPTIONS"}), "path": rule.rule,
-                       "group": rule.endpoint.split(".", 1)[0], "summary": doc[0] if doc else ""})
+    routes = openapi.operations(current_app)
     return ok({"name": "llmops", "description": "LLMOps backend: studio API, knowledge bases, OpenAI-compatible "
                "gateway and the compatibility surfaces of the systems it replaces",
                "auth": "Authorization: Bearer <api-key> (gateway, seed 004) or <JWT> (studio, seed 000)",

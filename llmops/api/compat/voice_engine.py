@@ -28,6 +28,7 @@ def _body() -> dict:
 
 @bp.post("/chat/completions")
 def chat_completions():
+    """Seed 001: the voice engine's custom LLM (OpenAI stream)."""
     principal = _principal()
     body = voice_engine_service.upstream_body(_body())
     result = gateway_service.chat_completions(principal, body, surface="voice", app_surface=True)
@@ -38,6 +39,7 @@ def chat_completions():
 
 @bp.post("/rag/chat/completions")
 def rag_chat_completions():
+    """Seed 001: the voice engine's custom LLM grounded on a dataset."""
     principal = _principal()
     body = _body()
     return Response(stream_with_context(voice_engine_service.rag_stream(principal, body)),
@@ -46,6 +48,7 @@ def rag_chat_completions():
 
 @bp.post("/audio/chat/completions")
 def audio_chat_completions():
+    """Seed 001: chat whose stream also carries the answer as speech (16 kHz PCM)."""
     principal = _principal()
     frames = voice_engine_service.open_audio(principal, _body())
     return Response(frames, mimetype="text/event-stream", headers=SSE_HEADERS)

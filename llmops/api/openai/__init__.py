@@ -34,6 +34,7 @@ def _validated(schema, body: dict) -> dict:
 
 @bp.post("/chat/completions")
 def chat_completions():
+    """OpenAI chat completion through the gateway (SSE chunks when stream is true)."""
     principal = _principal()
     body = _validated(CHAT_SCHEMA, json_body())
     result = gateway_service.chat_completions(principal, body)
@@ -45,6 +46,7 @@ def chat_completions():
 
 @bp.get("/models")
 def models():
+    """OpenAI model list: the models the key may use, aliases included."""
     return jsonify(gateway_service.list_models(_principal()))
 
 
@@ -59,12 +61,14 @@ _billing_queries = limiter.shared_limit(_billing_limit, scope="billing-query", k
 @bp.get("/dashboard/billing/subscription")
 @_billing_queries
 def billing_subscription():
+    """One-api billing: the key's quota as a subscription (USD)."""
     return jsonify(billing_service.subscription(_principal()))
 
 
 @bp.get("/dashboard/billing/usage")
 @_billing_queries
 def billing_usage():
+    """One-api billing: the key's usage between two dates (US cents)."""
     principal = _principal()
     return jsonify(billing_service.billing_usage(principal, request.args.get("start_date"),
                                                  request.args.get("end_date")))
@@ -72,12 +76,14 @@ def billing_usage():
 
 @bp.post("/embeddings")
 def embeddings():
+    """OpenAI embeddings (float or base64)."""
     principal = _principal()
     return jsonify(gateway_service.embeddings(principal, _validated(EMBEDDING_SCHEMA, json_body())))
 
 
 @bp.post("/apps/<uuid:app_id>/chat")
 def app_chat(app_id: uuid.UUID):
+    """Chat with a published app through an API key (blocking, or the studio's SSE events)."""
     principal = _principal()
     data = APP_CHAT_SCHEMA.load(json_body())
     result = gateway_service.app_chat(principal, app_id, **data)

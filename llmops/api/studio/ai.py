@@ -18,6 +18,7 @@ bp = Blueprint("ai", __name__)
 @bp.post("/ai/prompt-optimize")  # the path of the course document's request example
 @jwt_required()
 def optimize_prompt():
+    """Rewrite a prompt into a better one with the active model (course 08; SSE events optimize_prompt)."""
     data = OptimizePromptSchema().load(json_body())
     # plain frames: the course's events carry only ``optimized_prompt``
     return sse_response(ai_service.optimize_prompt(current_account_id(), data["prompt"]), render=frame)
@@ -27,5 +28,6 @@ def optimize_prompt():
 @bp.post("/ai/suggested_questions")  # the path of the course document's request example
 @jwt_required()
 def suggested_questions():
+    """Three follow-up questions for a message of the caller's conversation (course 08)."""
     data = SuggestedQuestionsSchema().load(json_body())
     return ok(ai_service.suggested_questions(current_account_id(), data["message_id"]))

@@ -17,4 +17,5 @@ bp = Blueprint("analysis", __name__)
 @bp.get("/analysis/<uuid:app_id>")
 @jwt_required()
 def get_analysis(app_id: uuid.UUID):
+    """An app's statistics over the last 7 days against the 7 before: messages, accounts, tokens, cost (course 14)."""
     return ok(analysis_service.get_analysis(current_account_id(), app_id))

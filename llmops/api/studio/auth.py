@@ -18,6 +18,7 @@ bp = Blueprint("auth", __name__)
 @bp.post("/auth/register")
 @limiter.limit(login_limit)
 def register():
+    """Create an account (REGISTRATION policy: open, invite or closed)."""
     data = RegisterSchema().load(json_body())
     return ok(account_service.register(**data, ip=request.remote_addr or ""), "registered", 201)
 
@@ -26,6 +27,7 @@ def register():
 @limiter.limit(login_limit)
 @limiter.limit(login_limit, key_func=body_field_key("email"))
 def password_login():
+    """Sign in with e-mail and password: an access token and a refresh token."""
     data = PasswordLoginSchema().load(json_body())
     return ok(account_service.password_login(data["email"], data["password"], ip=request.remote_addr or ""))
 
@@ -33,12 +35,14 @@ def password_login():
 @bp.post("/auth/refresh")
 @jwt_required(refresh=True)
 def refresh():
+    """A new access token for a refresh token."""
     return ok(account_service.refresh(current_account_id(), get_jwt().get("sid")))
 
 
 @bp.post("/auth/logout")
 @jwt_required(verify_type=False)
 def logout():
+    """Sign this session out (its tokens are revoked)."""
     account_service.logout(get_jwt())
     return ok(message="logged out")
 
@@ -46,12 +50,14 @@ def logout():
 @bp.get("/account")
 @jwt_required()
 def get_account():
+    """The signed-in account: name, e-mail, avatar, balance and usage in credits."""
     return ok(account_dict(account_service.get_account(current_account_id())))
 
 
 @bp.post("/account/name")
 @jwt_required()
 def update_name():
+    """Change the account's display name."""
     data = AccountNameSchema().load(json_body())
     return ok(account_dict(account_service.update_name(current_account_id(), data["name"])), "name updated")
 
@@ -59,6 +65,7 @@ def update_name():
 @bp.post("/account/password")
 @jwt_required()
 def update_password():
+    """Change the password (the current one is required); other sessions are revoked."""
     data = AccountPasswordSchema().load(json_body())
     tokens = account_service.update_password(current_account_id(), data["current_password"], data["password"],
                                              get_jwt().get("sid"))

@@ -45,12 +45,14 @@ APP = "/apps/<uuid:app_id>"
 @bp.get(f"{APP}/draft-app-config")
 @jwt_required()
 def get_draft_app_config(app_id: uuid.UUID):
+    """Course 1.4: the draft config in the course's shape."""
     return ok(app_service.get_course_draft_config(current_account_id(), app_id))
 
 
 @bp.post(f"{APP}/draft-app-config")
 @jwt_required()
 def update_draft_app_config(app_id: uuid.UUID):
+    """Course 1.5: change the draft config (any subset of its fields)."""
     changes = CourseDraftConfigSchema().load(json_body())
     app_service.update_draft_config(current_account_id(), app_id, changes, dataset_field="datasets")
     return ok(message="app draft configuration updated")
@@ -68,6 +70,7 @@ def debug_chat(app_id: uuid.UUID):
 @bp.post(f"{APP}/conversations/tasks/<uuid:task_id>/stop")
 @jwt_required()
 def stop_debug_chat(app_id: uuid.UUID, task_id: uuid.UUID):
+    """Course 1.11: stop a running debug chat task."""
     chat_service.stop_debug_task(current_account_id(), app_id, task_id)
     return ok(message="stop requested")
 
@@ -75,6 +78,7 @@ def stop_debug_chat(app_id: uuid.UUID, task_id: uuid.UUID):
 @bp.get(f"{APP}/conversations/messages")
 @jwt_required()
 def debug_messages(app_id: uuid.UUID):
+    """Course 1.11: the debug conversation's messages, newest first (cursor paginated)."""
     query = CourseMessagesQuerySchema().load(request.args)
     return page(*chat_service.list_messages(current_account_id(), app_id, **query))
 
@@ -82,6 +86,7 @@ def debug_messages(app_id: uuid.UUID):
 @bp.post(f"{APP}/conversations/delete-debug-conversation")
 @jwt_required()
 def delete_debug_conversation(app_id: uuid.UUID):
+    """Course 1.11: clear the debug conversation (history and memory)."""
     chat_service.delete_debug_conversation(current_account_id(), app_id)
     return ok(message="debug conversation deleted")
 
@@ -89,12 +94,14 @@ def delete_debug_conversation(app_id: uuid.UUID):
 @bp.get(f"{APP}/summary")
 @jwt_required()
 def get_summary(app_id: uuid.UUID):
+    """Course 1.9: the debug conversation's long-term memory summary."""
     return ok(memory_service.get_long_term_memory(current_account_id(), app_id))
 
 
 @bp.post(f"{APP}/summary")
 @jwt_required()
 def update_summary(app_id: uuid.UUID):
+    """Course 1.10: replace the debug conversation's long-term memory summary."""
     data = SummarySchema().load(json_body())
     memory_service.update_long_term_memory(current_account_id(), app_id, data["summary"])
     return ok(message="long-term memory updated")
@@ -105,12 +112,14 @@ def update_summary(app_id: uuid.UUID):
 @bp.post("/upload-files/file")
 @jwt_required()
 def upload_file():
+    """Course 03: upload a file (answers its id, name and URL)."""
     return ok(upload_service.upload_file(current_account_id(), request.files.get("file")), "file uploaded")
 
 
 @bp.post("/upload-files/image")
 @jwt_required()
 def upload_image():
+    """Course 03: upload an image (checked by content; answers its URL)."""
     name = upload_service.upload_image(current_account_id(), request.files.get("file"))
     return ok({"image_url": url_for("course.get_image", name=name, _external=True)}, "image uploaded")
 
@@ -130,6 +139,7 @@ def get_image(name: str):
 @bp.post("/datasets/<uuid:dataset_id>/documents/<uuid:document_id>/name")
 @jwt_required()
 def rename_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
+    """Course 4: rename a document."""
     data = DocumentRenameSchema().load(json_body())
     return ok(document_service.rename_document(current_account_id(), dataset_id, document_id, data["name"]),
               "document renamed")
@@ -140,6 +150,7 @@ def rename_document(dataset_id: uuid.UUID, document_id: uuid.UUID):
 @bp.post("/account/avatar")
 @jwt_required()
 def update_avatar():
+    """Change the account's avatar URL (course 05)."""
     data = AvatarSchema().load(json_body())
     return ok(account_dict(account_service.update_avatar(current_account_id(), data["avatar"])), "avatar updated")
 
@@ -149,6 +160,7 @@ def update_avatar():
 @bp.get("/openapi/api-keys")
 @jwt_required()
 def list_api_keys():
+    """Course 09: the account's API keys (paginated)."""
     query = PaginationQuerySchema().load(request.args)
     return page(*api_key_service.list_api_keys(current_account_id(), **query))
 
@@ -165,6 +177,7 @@ def create_api_key():
 @bp.post("/openapi/api-keys/<uuid:key_id>")
 @jwt_required()
 def update_api_key(key_id: uuid.UUID):
+    """Course 09: change a key's remark or state."""
     data = CourseApiKeyUpdateSchema().load(json_body())
     return ok(api_key_service.update_api_key(current_account_id(), key_id, data), "API key updated")
 
@@ -172,6 +185,7 @@ def update_api_key(key_id: uuid.UUID):
 @bp.post("/openapi/api-keys/<uuid:key_id>/is-active")
 @jwt_required()
 def set_api_key_active(key_id: uuid.UUID):
+    """Course 09: enable or disable an API key."""
     data = CourseApiKeyUpdateSchema(only=("is_active",)).load(json_body())
     api_key_service.set_api_key_active(current_account_id(), key_id, data["is_active"])
     return ok(message="API key updated")
@@ -180,6 +194,7 @@ def set_api_key_active(key_id: uuid.UUID):
 @bp.post("/openapi/api-keys/<uuid:key_id>/delete")
 @jwt_required()
 def delete_api_key(key_id: uuid.UUID):
+    """Course 09: delete an API key."""
     api_key_service.delete_api_key(current_account_id(), key_id)
     return ok(message="API key deleted")
 
@@ -205,4 +220,5 @@ def provider_icon(provider: str):
 @bp.get("/language-models/<string:provider>/<path:model>")
 @jwt_required()
 def language_model(provider: str, model: str):
+    """Course 07: one language model's details and parameters."""
     return ok(model_service.get_language_model(provider, model))

@@ -20,6 +20,7 @@ bp = Blueprint("debug", __name__)
 @bp.post("/apps/<uuid:app_id>/debug")
 @jwt_required()
 def debug_chat(app_id: uuid.UUID):
+    """Debug chat with the draft config (blocking, or SSE with agent events when stream is true)."""
     data = DebugChatSchema().load(json_body())
     turn = chat_service.prepare_debug_turn(current_account_id(), app_id, data["query"])
     if data["stream"]:
@@ -30,6 +31,7 @@ def debug_chat(app_id: uuid.UUID):
 @bp.post("/apps/<uuid:app_id>/debug/tasks/<uuid:task_id>/stop")
 @jwt_required()
 def stop_debug_task(app_id: uuid.UUID, task_id: uuid.UUID):
+    """Stop a running debug chat task."""
     chat_service.stop_debug_task(current_account_id(), app_id, task_id)
     return ok(message="stop requested")
 
@@ -37,6 +39,7 @@ def stop_debug_task(app_id: uuid.UUID, task_id: uuid.UUID):
 @bp.get("/apps/<uuid:app_id>/messages")
 @jwt_required()
 def list_messages(app_id: uuid.UUID):
+    """The debug conversation's messages, newest first (paginated)."""
     query = MessagePaginationQuerySchema().load(request.args)
     return page(*chat_service.list_messages(current_account_id(), app_id, **query))
 
@@ -44,6 +47,7 @@ def list_messages(app_id: uuid.UUID):
 @bp.post("/apps/<uuid:app_id>/messages/<uuid:message_id>/delete")
 @jwt_required()
 def delete_message(app_id: uuid.UUID, message_id: uuid.UUID):
+    """Delete a message of the debug conversation."""
     chat_service.delete_message(current_account_id(), app_id, message_id)
     return ok(message="debug message deleted")
 
@@ -51,6 +55,7 @@ def delete_message(app_id: uuid.UUID, message_id: uuid.UUID):
 @bp.post("/apps/<uuid:app_id>/debug-conversation/delete")
 @jwt_required()
 def delete_debug_conversation(app_id: uuid.UUID):
+    """Clear the debug conversation (history and memory)."""
     chat_service.delete_debug_conversation(current_account_id(), app_id)
     return ok(message="debug conversation deleted")
 
@@ -58,12 +63,14 @@ def delete_debug_conversation(app_id: uuid.UUID):
 @bp.get("/apps/<uuid:app_id>/long-term-memory")
 @jwt_required()
 def get_long_term_memory(app_id: uuid.UUID):
+    """The debug conversation's long-term memory summary."""
     return ok(memory_service.get_long_term_memory(current_account_id(), app_id))
 
 
 @bp.post("/apps/<uuid:app_id>/long-term-memory")
 @jwt_required()
 def update_long_term_memory(app_id: uuid.UUID):
+    """Replace the debug conversation's long-term memory summary."""
     data = LongTermMemoryUpdateSchema().load(json_body())
     memory_service.update_long_term_memory(current_account_id(), app_id, data["summary"])
     return ok(message="long-term memory updated")

@@ -29,6 +29,7 @@ def _account_bucket() -> str:
 @bp.get("/account/ledger")
 @jwt_required()
 def ledger():
+    """The account's ledger, newest first: grants, debits, redeems, sign-up credit and priced calls (paginated)."""
     query = PaginationQuerySchema().load(request.args)
     return page(*balance_service.list_ledger(current_account_id(), **query))
 
@@ -38,6 +39,7 @@ def ledger():
 @limiter.limit(_redeem_limit)
 @limiter.limit(_redeem_limit, key_func=_account_bucket)
 def redeem():
+    """Redeem a code onto the account's balance."""
     data = RedeemCodeSchema().load(json_body())
     return ok(redeem_service.redeem(current_account_id(), data["code"]), "code redeemed")
 
@@ -45,6 +47,7 @@ def redeem():
 @bp.get("/admin/accounts")
 @jwt_required()
 def admin_accounts():
+    """Admin: accounts with balance and usage, searchable by e-mail or name (paginated)."""
     account_service.require_admin(current_account_id())
     query = AdminAccountQuerySchema().load(request.args)
     return page(*balance_service.list_accounts(**query))
@@ -53,6 +56,7 @@ def admin_accounts():
 @bp.post("/admin/accounts/<uuid:account_id>")
 @jwt_required()
 def admin_adjust(account_id: uuid.UUID):
+    """Admin: credit (or, with a negative amount, debit) an account, with a reason kept in its ledger."""
     admin_id = account_service.require_admin(current_account_id())
     data = AccountAdjustSchema().load(json_body())
     kind = "grant" if data["amount"] > 0 else "debit"
@@ -63,6 +67,7 @@ def admin_adjust(account_id: uuid.UUID):
 @bp.get("/admin/models")
 @jwt_required()
 def admin_models():
+    """Admin: every registry model with its prices and limits."""
     account_service.require_admin(current_account_id())
     return ok(model_service.list_model_prices())
 
@@ -70,6 +75,7 @@ def admin_models():
 @bp.post("/admin/models")
 @jwt_required()
 def admin_set_model():
+    """Admin: add a model to a provider or change its prices and limits."""
     account_service.require_admin(current_account_id())
     data = ModelPriceSchema().load(json_body())
     return ok(model_service.set_model_price(**data), "model saved")

@@ -15,6 +15,7 @@ bp = Blueprint("oauth", __name__)
 
 @bp.get("/oauth/<string:provider>")
 def redirect_url(provider: str):
+    """Course 06: the provider's authorization URL to send the user to."""
     return ok(oauth_service.redirect_url(provider))
 
 
@@ -22,6 +23,7 @@ def redirect_url(provider: str):
 @bp.post("/oauth/callback/<string:provider>")  # the path of the course document's request example
 @limiter.limit(login_limit)
 def authorize(provider: str):
+    """Course 06: finish a third-party login with the provider's code (tokens, as a login)."""
     data = OAuthAuthorizeSchema().load(json_body())
     return ok(oauth_service.authorize(provider, data["code"], data["state"], ip=request.remote_addr or "",
                                       invite_code=data["invite_code"]))
