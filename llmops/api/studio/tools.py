@@ -19,18 +19,21 @@ bp = Blueprint("tools", __name__)
 @bp.get("/builtin-tools")
 @jwt_required()
 def builtin_tools():
+    """Course 02: the builtin tool providers with their tools (configured ones only)."""
     return ok(tool_service.list_builtin_tools())
 
 
 @bp.get("/builtin-tools/categories")
 @jwt_required()
 def builtin_categories():
+    """Course 02: the builtin tools' categories."""
     return ok(tool_service.list_categories())
 
 
 @bp.get("/builtin-tools/<string:provider>/tools/<string:tool>")
 @jwt_required()
 def builtin_tool(provider: str, tool: str):
+    """Course 02: one builtin tool with its inputs and params."""
     return ok(tool_service.get_builtin_tool(provider, tool))
 
 
@@ -46,6 +49,7 @@ def builtin_icon(provider: str):
 @bp.get("/api-tools")
 @jwt_required()
 def list_api_tools():
+    """Course 02: the account's custom API tool providers, searchable by name (paginated)."""
     query = SearchPaginationQuerySchema().load(request.args)
     return page(*api_tool_service.list_providers(current_account_id(), **query))
 
@@ -53,6 +57,7 @@ def list_api_tools():
 @bp.post("/api-tools")
 @jwt_required()
 def create_api_tool_provider():
+    """Course 02: create an API tool provider from a schema (course or OpenAPI 3) and headers."""
     data = ApiToolProviderSchema().load(json_body())
     return ok(api_tool_service.create_provider(current_account_id(), **data), "API tool provider created")
 
@@ -60,6 +65,7 @@ def create_api_tool_provider():
 @bp.post("/api-tools/validate-openapi-schema")
 @jwt_required()
 def validate_openapi_schema():
+    """Course 02: check a tool schema; names the first problem."""
     data = OpenApiSchemaSchema().load(json_body())
     parsed = api_tool_service.validate_schema(data["openapi_schema"])
     return ok({"tools": [op.name for op in parsed.operations]}, "the openapi_schema is valid")
@@ -68,12 +74,14 @@ def validate_openapi_schema():
 @bp.get("/api-tools/<uuid:provider_id>")
 @jwt_required()
 def get_api_tool_provider(provider_id: uuid.UUID):
+    """Course 02: an API tool provider with its schema and masked headers."""
     return ok(api_tool_service.get_provider(current_account_id(), provider_id))
 
 
 @bp.post("/api-tools/<uuid:provider_id>")
 @jwt_required()
 def update_api_tool_provider(provider_id: uuid.UUID):
+    """Course 02: change an API tool provider's name, icon, schema or headers."""
     data = ApiToolProviderSchema().load(json_body())
     return ok(api_tool_service.update_provider(current_account_id(), provider_id, **data),
               "API tool provider updated")
@@ -82,6 +90,7 @@ def update_api_tool_provider(provider_id: uuid.UUID):
 @bp.post("/api-tools/<uuid:provider_id>/delete")
 @jwt_required()
 def delete_api_tool_provider(provider_id: uuid.UUID):
+    """Course 02: delete an API tool provider and its tools."""
     api_tool_service.delete_provider(current_account_id(), provider_id)
     return ok(message="API tool provider deleted")
 
@@ -89,4 +98,5 @@ def delete_api_tool_provider(provider_id: uuid.UUID):
 @bp.get("/api-tools/<uuid:provider_id>/tools/<string:tool_name>")
 @jwt_required()
 def get_api_tool(provider_id: uuid.UUID, tool_name: str):
+    """Course 02: one tool of an API tool provider with its inputs."""
     return ok(api_tool_service.get_tool(current_account_id(), provider_id, tool_name))

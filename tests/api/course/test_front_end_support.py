@@ -73,4 +73,5 @@ def test_envelope_errors_on_http_200_when_configured(app, client, logged_in, mon
     assert invalid.status_code == 200 and invalid.get_json()["code"] == "validate_error"
     assert anonymous.status_code == 200 and anonymous.get_json()["code"] == "unauthorized"
     assert v1.status_code == 401  # the OpenAI-compatible surface keeps real statuses
+    monkeypatch.setitem(app.config, "ENVELOPE_ERRORS_HTTP_200", False)
     assert client.get("/apps/00000000-0000-0000-0000-000000000000", headers=logged_in).status_code == 404
