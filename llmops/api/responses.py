@@ -36,4 +36,28 @@ def json_body() -> dict:
         return {}
     if not isinstance(body, dict):
         raise ValidateError("body: must be a JSON object", data={"body": ["must be a JSON object"]}, status=400)
+    field = _nul_field(body)
+    if field is not None:  # PostgreSQL cannot store or compare text holding one; no field means one
+        raise ValidateError(f"{field}: NUL characters are not allowed", data={field: ["NUL characters are not allowed"]},
+                            status=400)
     return body
+
+
+def _nul_field(value, path: str = "body") -> str | None:
+    """The dotted path of the first string (key or value) holding a NUL character, else None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = key.replace("\x00", "")
+            if "\x00" in key:
+                return f"{path}.{name}" if path != "body" else name
+            found = _nul_field(item, name if path == "body" else f"{path}.{name}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_field(item, f"{path}.{index}")
+            if found:
+                return found
+    return None

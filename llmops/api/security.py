@@ -22,7 +22,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from llmops.api import error_handlers
-from llmops.errors import InvalidApiKeyError
+from llmops.errors import InvalidApiKeyError, ValidateError
 from llmops.extensions import limiter
 from llmops.services import api_key_service
 
@@ -38,7 +38,21 @@ def init_app(app: Flask) -> None:
     app.extensions["key_auth_endpoints"] = set(KEY_AUTH_ENDPOINTS)
     app.register_error_handler(InvalidApiKeyError, _invalid_key)
     app.before_request(_refuse_after_key_failures)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_after_request)
+
+
+def _refuse_nul_characters() -> None:
+    """A NUL character in a query or form value answers 400 naming the field: PostgreSQL cannot
+    store or compare text holding one (the driver raises), and no field of ours means one. JSON
+    bodies are checked by ``json_body()``."""
+    sources = [request.args] + ([request.form] if request.mimetype == "multipart/form-data" else [])
+    for source in sources:
+        for name, value in source.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                field = name.replace("\x00", "") or "query"
+                raise ValidateError(f"{field}: NUL characters are not allowed",
+                                    data={field: ["NUL characters are not allowed"]}, status=400)
 
 
 def _invalid_key(exc: InvalidApiKeyError):

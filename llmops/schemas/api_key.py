@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 from llmops.schemas.common import StudioSchema
 
 MAX_QUOTA = 10**15
+MAX_INT32 = 2**31 - 1  # rpm/tpm/max_streams are INTEGER columns
 LAST_EXPIRY = 32_503_680_000  # 3000-01-01 in Unix seconds: later dates overflow datetime
 
 
@@ -22,7 +23,7 @@ class ApiKeyCreateSchema(StudioSchema):
     models = fields.List(fields.String(validate=validate.Length(min=1, max=128)), load_default=list,
                          validate=validate.Length(max=100))
     rpm = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000))
-    tpm = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10**12))
+    tpm = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_INT32))
     max_streams = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000))
     app_id = fields.UUID(load_default=None, allow_none=True)
 
@@ -33,7 +34,7 @@ class ApiKeyUpdateSchema(StudioSchema):
     expires_at = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=LAST_EXPIRY))
     models = fields.List(fields.String(validate=validate.Length(min=1, max=128)), validate=validate.Length(max=100))
     rpm = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1_000_000))
-    tpm = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10**12))
+    tpm = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_INT32))
     max_streams = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100_000))
     app_id = fields.UUID(allow_none=True)
 
