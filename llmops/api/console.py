@@ -39,6 +39,7 @@ def _index():
 
 @bp.get("/")
 def index():
+    """The web console (its built index.html; 404 naming the build step when it is not built)."""
     return _index()
 
 

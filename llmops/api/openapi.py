@@ -56,7 +56,7 @@ OPENAI_STREAM = "data-only frames: `chat.completion.chunk` objects, then `data: 
 # Response families: blueprint name → (family, error statuses the family answers with)
 OPENAI_BLUEPRINTS = {"openai", "voice_engine"}
 COMPAT_BLUEPRINTS = {"caiqi": "detail", "llm_backend": "seed000", "selfservice": "envelope"}
-PLAIN_BLUEPRINTS = {"ops", "contract", "static"}
+PLAIN_BLUEPRINTS = {"ops", "contract", "static", "console"}
 ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 502, 503, 504)
 
 ENVELOPE = {"type": "object", "required": ["code", "data", "message"], "properties": {
