@@ -6,8 +6,12 @@ is written to the usage log by the worker.
 The model is ``zhipu/glm-4-flash`` served by a fake upstream that scripts its tool calls, not the
 local SmolLM2-135M through llama.cpp: the registry lists no ``tool_call`` for the 135M model (it
 would get the ReAct prompt), and at 135M parameters it does not reliably pick a tool and write
-its JSON arguments, so a test on it would check the model, not the loop. The tools themselves
-(the clock, the calculator) run for real in the api process."""
+its JSON arguments, so a test on it would check the model, not the loop. Measured on this machine
+(10 clock and arithmetic questions, temperature 0): under the agent's ReAct prompt it wrote an
+``Action`` 0 times out of 10 (it answered itself, with wrong products such as 17 * 23 = 321); with
+llama.cpp's ``chatml-function-calling`` chat format and OpenAI ``tools`` its first answer ran on to
+the 4096-token context limit. The tools themselves (the clock, the calculator) run for real in the
+api process."""
 
 from __future__ import annotations
 
