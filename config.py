@@ -82,6 +82,10 @@ def celery_settings(broker_url: str, longest_task_s: int) -> dict:
                 "task": "llmops.tasks.maintenance.sweep_orphan_files",
                 "schedule": 6 * 3600.0,
             },
+            "reconcile-usage": {
+                "task": "llmops.tasks.usage.reconcile_usage",
+                "schedule": 60.0,
+            },
             "purge-usage-logs": {
                 "task": "llmops.tasks.usage.purge_usage_logs",
                 "schedule": 3600.0,
@@ -241,6 +245,10 @@ class Config:
     # Usage records are buffered per api process and sent to the ``usage`` queue in batches.
     USAGE_FLUSH_INTERVAL_S = _env_float("USAGE_FLUSH_INTERVAL_S", 1.0)
     USAGE_FLUSH_BATCH = _env_int("USAGE_FLUSH_BATCH", 500)
+    # A settled call whose usage row is not written after this many seconds (its process died with
+    # the row in its buffer) is written by the reconciliation job (beat, each minute); a call not
+    # settled LLM_TOTAL_TIMEOUT_S + this after it started is settled by it (usage_service.reconcile).
+    USAGE_HOLD_GRACE_S = _env_float("USAGE_HOLD_GRACE_S", 120.0)
     # An upstream that failed (429/5xx/timeout) is tried last for this many seconds.
     GATEWAY_COOLDOWN_S = _env_float("GATEWAY_COOLDOWN_S", 30.0)
     # Usage-log rows are kept this many days (seed 004: 30), then rolled up per day and deleted.

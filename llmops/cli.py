@@ -173,6 +173,17 @@ def cleanup_logs() -> None:
     click.echo(f"{billing_service.purge_logs()} usage-log row(s) deleted")
 
 
+@llmops_cli.command("reconcile-usage")
+def reconcile_usage() -> None:
+    """Run the reconciliation job now (beat runs it each minute): settle calls whose process died,
+    write usage rows lost from a buffer, correct the Redis ledger's drift. Prints its counts (JSON)."""
+    import json
+
+    from llmops.services import usage_service
+
+    click.echo(json.dumps(usage_service.reconcile()))
+
+
 @llmops_cli.command("usage-report")
 @click.argument("email")
 @click.option("--start-date", default=None, help="YYYY-MM-DD (inclusive); default 30 days back.")

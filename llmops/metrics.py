@@ -72,14 +72,15 @@ def observe_llm(surface: str, provider: str, model: str, status: str, prompt_tok
 
 
 class ScrapeTimeCollector:
-    """Gauges read when scraped: broker queue depths and documents per status.
+    """Gauges read when scraped: broker queue depths, documents per status, the quota drift.
 
     ``queue_depths()`` and ``document_counts()`` are callables supplied by the app (they need its
     database and broker); a failing one is skipped so ``/metrics`` always answers.
     """
 
-    def __init__(self, queue_depths, document_counts):
+    def __init__(self, queue_depths, document_counts, quota_drift=None):
         self.queue_depths, self.document_counts = queue_depths, document_counts
+        self.quota_drift = quota_drift  # () -> {"credits", "counters"} of the last reconciliation, or None
 
     def collect(self):
         queues = GaugeMetricFamily("llmops_queue_depth", "Messages waiting per broker queue", labels=["queue"])
@@ -95,6 +96,17 @@ class ScrapeTimeCollector:
             for status, count in self.document_counts().items():
                 documents.add_metric([status], count)
             yield documents
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            drift = self.quota_drift() if self.quota_drift is not None else None
+            if drift is not None:
+                yield GaugeMetricFamily("llmops_quota_drift_credits",
+                                        "Credits by which the Redis quota ledger differed from the database at the "
+                                        "last reconciliation (sum over counters)", value=drift["credits"])
+                yield GaugeMetricFamily("llmops_quota_drift_counters",
+                                        "Redis quota counters that differed from the database at the last "
+                                        "reconciliation", value=drift["counters"])
         except Exception:  # noqa: BLE001
             pass
 

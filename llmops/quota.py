@@ -27,6 +27,15 @@ balance never goes below 0, and what was taken (``charged``) is what the usage l
 Every admin grant, debit and redeemed code changes ``account.balance`` in the database first and
 then calls ``credit`` so the Redis counter (when it exists) moves by the same amount.
 
+**Holds** (nothing lost when a process dies): ``reserve`` may record a hold (``Hold``) — the call's
+request id, what was reserved and the usage row to write if the call never settles — in the same
+atomic step (the Lua script, or the reservation's transaction in ``quota_hold``); ``settle``
+turns it into the settled usage row in the same step, and refuses (returns ``(None, None)``)
+when the hold was already settled, so a call is never settled twice. The usage writer deletes
+holds whose rows it stored; ``expired_holds`` lists the rest past their expiry for the
+reconciliation job (``usage_service.reconcile``): an open one is settled at its ``lost_cost``,
+a settled one (its row died in a process's buffer) is written.
+
 ``acquire_stream``/``release_stream`` count a key's open streams (``api_key.max_streams``): in
 Redis a sorted set of open streams with an expiry (a crashed process's streams time out); in the
 embedded profile, which runs one api process, a per-process counter.
@@ -34,27 +43,47 @@ embedded profile, which runs one api process, a per-process counter.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from llmops.models import Account, ApiKey
+from llmops.models import Account, ApiKey, QuotaHold
 
 KEY_REFUSED, ACCOUNT_REFUSED = "key", "account"
+HOLDS, HOLD_EXPIRIES = "llmops:holds", "llmops:holds:expiry"  # the Redis ledger's holds
 UNCAPPED = 2**62  # the Redis cap counter of a key without a cap of its own
+
+
+@dataclass
+class Hold:
+    """What ``reserve`` records with a reservation: the call's ``request_id``, the usage row to
+    write if its process dies before settling (``record``), the credits that row costs
+    (``lost_cost``) and when the call is certainly over (``expires_at``, Unix seconds)."""
+
+    request_id: str
+    record: dict
+    lost_cost: int
+    expires_at: float
 
 
 class QuotaLedger(Protocol):
     #: True when ``settle`` already applies the cost to the database rows.
     persists_usage: bool
 
-    def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int) -> str | None: ...
-    def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int,
-               actual: int) -> tuple[int, int | None]: ...
+    def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int,
+                hold: Hold | None = None) -> str | None: ...
+    def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int, actual: int,
+               hold_id: str | None = None, record: dict | None = None,
+               grace_s: float = 120.0) -> tuple[int | None, int | None]: ...
+    def release_holds(self, request_ids: list[str], session) -> None: ...
+    def expired_holds(self, now: float, limit: int) -> list[dict]: ...
     def credit(self, account_id: uuid.UUID, credits: int) -> None: ...
     def forget(self, key_id: uuid.UUID) -> None: ...
     def acquire_stream(self, key_id: uuid.UUID, limit: int, ttl_s: float) -> str | None: ...
@@ -94,54 +123,99 @@ class DatabaseQuotaLedger(_LocalStreams):
         self.engine = engine
         self.keys = ApiKey.__table__
         self.accounts = Account.__table__
+        self.holds = QuotaHold.__table__
 
-    def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int) -> str | None:
-        """Hold ``credits`` on the key and the account → None, or which one refused
-        (``"key"``/``"account"``; then nothing is held)."""
-        if credits <= 0:
+    def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int,
+                hold: Hold | None = None) -> str | None:
+        """Hold ``credits`` on the key and the account (and record ``hold``) → None, or which one
+        refused (``"key"``/``"account"``; then nothing is held)."""
+        if credits <= 0 and hold is None:
             return None
         k, a = self.keys.c, self.accounts.c
         with self.engine.connect() as conn, conn.begin() as transaction:
-            if key_id is not None:
+            if credits > 0 and key_id is not None:
                 held = conn.execute(self.keys.update().where(
                     k.id == key_id, sa.or_(k.quota.is_(None), k.used_quota + credits <= k.quota),
                 ).values(used_quota=k.used_quota + credits)).rowcount
                 if held != 1:
                     transaction.rollback()
                     return KEY_REFUSED
-            held = conn.execute(self.accounts.update().where(a.id == account_id, a.balance >= credits)
-                                .values(balance=a.balance - credits)).rowcount
-            if held != 1:
-                transaction.rollback()
-                return ACCOUNT_REFUSED
+            if credits > 0:
+                held = conn.execute(self.accounts.update().where(a.id == account_id, a.balance >= credits)
+                                    .values(balance=a.balance - credits)).rowcount
+                if held != 1:
+                    transaction.rollback()
+                    return ACCOUNT_REFUSED
+            if hold is not None:
+                conn.execute(self.holds.insert().values(
+                    request_id=hold.request_id, account_id=account_id, api_key_id=key_id, reserved=max(credits, 0),
+                    state="open", record=json.dumps({"record": hold.record, "lost_cost": hold.lost_cost}),
+                    expires_at=_naive(hold.expires_at)))
         return None
 
-    def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int,
-               actual: int) -> tuple[int, int | None]:
+    def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int, actual: int,
+               hold_id: str | None = None, record: dict | None = None,
+               grace_s: float = 120.0) -> tuple[int | None, int | None]:
         """Replace the reservation by the real cost → (credits charged, balance after); the excess
-        over the reservation is taken as far as the balance goes."""
+        over the reservation is taken as far as the balance goes. With ``hold_id``: the hold
+        becomes ``record`` (cost and balance filled in) in the same transaction; (None, None) and
+        nothing changed when it is not open any more (already settled)."""
+        if hold_id is None and reserved == 0 and actual == 0:
+            return 0, None
+        with self.engine.connect() as conn, conn.begin() as transaction:
+            if hold_id is not None:
+                taken = conn.execute(self.holds.update().where(
+                    self.holds.c.request_id == hold_id, self.holds.c.state == "open").values(state="settled")).rowcount
+                if taken != 1:  # settled already (by the call, or by the reconciliation job)
+                    transaction.rollback()
+                    return None, None
+            charged, balance = self._settle(conn, account_id, key_id, reserved, actual)
+            if hold_id is not None:
+                row = {**(record or {}), "cost_credits": charged, "cost_usd": charged / 1_000_000,
+                       "balance_after": balance}
+                conn.execute(self.holds.update().where(self.holds.c.request_id == hold_id).values(
+                    state="settled", record=json.dumps({"record": row}),
+                    expires_at=_naive(time.time() + grace_s)))
+        return charged, balance
+
+    def _settle(self, conn, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int,
+                actual: int) -> tuple[int, int | None]:
         if reserved == 0 and actual == 0:
             return 0, None
         a, k = self.accounts.c, self.keys.c
         extra = actual - reserved
-        with self.engine.connect() as conn, conn.begin():
-            row = conn.execute(self.accounts.update().where(a.id == account_id, a.balance >= extra)
-                               .values(balance=a.balance - extra, used=a.used + actual)
-                               .returning(a.balance)).first()
-            charged = actual
-            if row is None:  # the excess is more than is left: take what is left (compare-and-set)
-                while row is None:
-                    left = conn.execute(sa.select(a.balance).where(a.id == account_id)).scalar()
-                    if left is None:
-                        return 0, None
-                    charged = reserved + max(left, 0)
-                    row = conn.execute(self.accounts.update().where(a.id == account_id, a.balance == left)
-                                       .values(balance=a.balance - (charged - reserved), used=a.used + charged)
-                                       .returning(a.balance)).first()
-            if key_id is not None and charged != reserved:
-                conn.execute(self.keys.update().where(k.id == key_id)
-                             .values(used_quota=k.used_quota + (charged - reserved)))
+        row = conn.execute(self.accounts.update().where(a.id == account_id, a.balance >= extra)
+                           .values(balance=a.balance - extra, used=a.used + actual)
+                           .returning(a.balance)).first()
+        charged = actual
+        if row is None:  # the excess is more than is left: take what is left (compare-and-set)
+            while row is None:
+                left = conn.execute(sa.select(a.balance).where(a.id == account_id)).scalar()
+                if left is None:
+                    return 0, None
+                charged = reserved + max(left, 0)
+                row = conn.execute(self.accounts.update().where(a.id == account_id, a.balance == left)
+                                   .values(balance=a.balance - (charged - reserved), used=a.used + charged)
+                                   .returning(a.balance)).first()
+        if key_id is not None and charged != reserved:
+            conn.execute(self.keys.update().where(k.id == key_id)
+                         .values(used_quota=k.used_quota + (charged - reserved)))
         return charged, int(row.balance)
+
+    def release_holds(self, request_ids: list[str], session) -> None:
+        """Drop the holds of usage rows ``session`` is writing (in its transaction)."""
+        if request_ids:
+            session.execute(self.holds.delete().where(self.holds.c.request_id.in_(request_ids)))
+
+    def expired_holds(self, now: float, limit: int) -> list[dict]:
+        """Holds past their expiry → dicts ``request_id``, ``account_id``, ``key_id``, ``reserved``,
+        ``state`` and the stored ``record`` (plus ``lost_cost`` for an open hold)."""
+        h = self.holds.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(self.holds).where(h.expires_at < _naive(now))
+                                .order_by(h.expires_at).limit(limit)).all()
+        return [{"request_id": r.request_id, "account_id": r.account_id, "key_id": r.api_key_id,
+                 "reserved": int(r.reserved), "state": r.state, **json.loads(r.record)} for r in rows]
 
     def credit(self, account_id: uuid.UUID, credits: int) -> None:
         pass  # the balance column itself was changed by the caller's transaction
@@ -150,24 +224,38 @@ class DatabaseQuotaLedger(_LocalStreams):
         pass
 
 
-# KEYS: account counter, key counter; ARGV: credits, "1" when the key counter applies.
+# KEYS: account counter, key counter, holds hash, holds expiry zset; ARGV: credits, "1" when the
+# key counter applies, hold request id ("" for none), hold JSON, hold expiry.
 # → 1 held, -1 account refused, -4 key refused, -2/-3 account/key counter missing (seed it).
 _RESERVE = """
 local need = tonumber(ARGV[1])
-local balance = redis.call('GET', KEYS[1])
-if not balance then return -2 end
-if ARGV[2] == '1' then
-  local left = redis.call('GET', KEYS[2])
-  if not left then return -3 end
-  if tonumber(left) < need then return -4 end
+if need > 0 then
+  local balance = redis.call('GET', KEYS[1])
+  if not balance then return -2 end
+  if ARGV[2] == '1' then
+    local left = redis.call('GET', KEYS[2])
+    if not left then return -3 end
+    if tonumber(left) < need then return -4 end
+  end
+  if tonumber(balance) < need then return -1 end
+  redis.call('DECRBY', KEYS[1], need)
+  if ARGV[2] == '1' then redis.call('DECRBY', KEYS[2], need) end
 end
-if tonumber(balance) < need then return -1 end
-redis.call('DECRBY', KEYS[1], need)
-if ARGV[2] == '1' then redis.call('DECRBY', KEYS[2], need) end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])
+end
 return 1
 """
-# ARGV: excess over the reservation (may be negative), "1" when the key counter applies → taken.
+# KEYS as _RESERVE; ARGV: excess over the reservation (may be negative), "1" when the key counter
+# applies, hold request id ("" for none), the settled usage row (JSON), its expiry, reserved.
+# → {taken, 1}, or {0, 0} when the hold is not open any more (nothing changed).
 _SETTLE = """
+if ARGV[3] ~= '' then
+  local hold = redis.call('HGET', KEYS[3], ARGV[3])
+  if not hold then return {0, 0} end
+  if cjson.decode(hold)['state'] ~= 'open' then return {0, 0} end
+end
 local take = tonumber(ARGV[1])
 local balance = redis.call('GET', KEYS[1])
 if balance then
@@ -176,7 +264,13 @@ if balance then
   redis.call('DECRBY', KEYS[1], take)
 end
 if ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DECRBY', KEYS[2], take) end
-return take
+if ARGV[3] ~= '' then
+  local row = cjson.decode(ARGV[4])
+  row['cost_credits'] = tonumber(ARGV[6]) + take
+  redis.call('HSET', KEYS[3], ARGV[3], cjson.encode({state = 'settled', record = row}))
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])
+end
+return {take, 1}
 """
 # Adjust only a counter that exists: a missing one is seeded from the database when next needed.
 _ADJUST = """
@@ -216,13 +310,19 @@ class RedisQuotaLedger:
     def _counters(account_id: uuid.UUID, key_id: uuid.UUID | None) -> list[str]:
         return [f"llmops:bal:{account_id}", f"llmops:cap:{key_id}" if key_id else "llmops:cap:-"]
 
-    def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int) -> str | None:
-        if credits <= 0:
+    def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int,
+                hold: Hold | None = None) -> str | None:
+        if credits <= 0 and hold is None:
             return None
-        counters = self._counters(account_id, key_id)
+        counters = [*self._counters(account_id, key_id), HOLDS, HOLD_EXPIRIES]
         capped = "1" if key_id is not None else "0"
+        hold_args = ["", "", 0]
+        if hold is not None:
+            hold_args = [hold.request_id, json.dumps({"state": "open", "reserved": max(credits, 0),
+                                                      "lost_cost": hold.lost_cost, "record": hold.record}),
+                         hold.expires_at]
         for _ in range(3):
-            result = int(self._reserve(keys=counters, args=[credits, capped]))
+            result = int(self._reserve(keys=counters, args=[max(credits, 0), capped, *hold_args]))
             if result == -2:
                 self._seed_account(account_id, counters[0])
             elif result == -3:
@@ -249,14 +349,57 @@ class RedisQuotaLedger:
             left = UNCAPPED if row.quota is None else max(row.quota - row.used_quota, 0)
         self.client.set(counter, left, nx=True)
 
-    def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int,
-               actual: int) -> tuple[int, int | None]:
-        """→ (credits charged, None): the database rows follow at the usage flush."""
-        if reserved == 0 and actual == 0:
+    def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int, actual: int,
+               hold_id: str | None = None, record: dict | None = None,
+               grace_s: float = 120.0) -> tuple[int | None, int | None]:
+        """→ (credits charged, None): the database rows follow at the usage flush; (None, None)
+        when the hold ``hold_id`` is not open any more (nothing changed)."""
+        if hold_id is None and reserved == 0 and actual == 0:
             return 0, None
-        taken = int(self._settle(keys=self._counters(account_id, key_id),
-                                 args=[actual - reserved, "1" if key_id is not None else "0"]))
-        return reserved + taken, None
+        keys = [*self._counters(account_id, key_id), HOLDS, HOLD_EXPIRIES]
+        taken, fresh = self._settle(keys=keys, args=[
+            actual - reserved, "1" if key_id is not None else "0", hold_id or "",
+            json.dumps(record or {}), time.time() + grace_s, reserved])
+        if not int(fresh):
+            return None, None
+        return reserved + int(taken), None
+
+    def release_holds(self, request_ids: list[str], session=None) -> None:
+        """Drop the holds of usage rows that are being written."""
+        if request_ids:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hdel(HOLDS, *request_ids)
+            pipe.zrem(HOLD_EXPIRIES, *request_ids)
+            pipe.execute()
+
+    def expired_holds(self, now: float, limit: int) -> list[dict]:
+        """As ``DatabaseQuotaLedger.expired_holds``."""
+        ids = [i.decode() if isinstance(i, bytes) else i
+               for i in self.client.zrangebyscore(HOLD_EXPIRIES, "-inf", now, start=0, num=limit)]
+        if not ids:
+            return []
+        holds = []
+        for request_id, raw in zip(ids, self.client.hmget(HOLDS, ids), strict=True):
+            if raw is None:  # written meanwhile
+                self.client.zrem(HOLD_EXPIRIES, request_id)
+                continue
+            hold = json.loads(raw)
+            record = hold.get("record") or {}
+            holds.append({"request_id": request_id, "account_id": uuid.UUID(record["account_id"]),
+                          "key_id": uuid.UUID(record["api_key_id"]) if record.get("api_key_id") else None,
+                          "reserved": int(hold.get("reserved", 0)), **hold})
+        return holds
+
+    def counters(self) -> dict[str, int]:
+        """Every account and key counter in Redis → {name: credits left} (for the drift check)."""
+        names = [n.decode() if isinstance(n, bytes) else n
+                 for pattern in ("llmops:bal:*", "llmops:cap:*") for n in self.client.scan_iter(pattern, count=1000)]
+        values = self.client.mget(names) if names else []
+        return {n: int(v) for n, v in zip(names, values, strict=True) if v is not None}
+
+    def adjust(self, counter: str, delta: int) -> None:
+        """Move an existing counter by ``delta`` (the reconciliation's correction)."""
+        self._adjust(keys=[counter], args=[delta])
 
     def credit(self, account_id: uuid.UUID, credits: int) -> None:
         self._adjust(keys=[self._counters(account_id, None)[0]], args=[credits])
@@ -272,6 +415,11 @@ class RedisQuotaLedger:
 
     def release_stream(self, key_id: uuid.UUID, token: str) -> None:
         self.client.zrem(f"llmops:streams:{key_id}", token)
+
+
+def _naive(unix_s: float) -> datetime:
+    """Unix seconds → the naive-UTC datetime the database stores."""
+    return datetime.fromtimestamp(unix_s, UTC).replace(tzinfo=None)
 
 
 def make_quota_ledger(url: str, engine_factory, max_connections: int = 256) -> QuotaLedger:

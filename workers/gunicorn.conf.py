@@ -34,3 +34,12 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    """A worker stopping (SIGTERM, a restart, max requests): send its buffered usage records first."""
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "extensions"):
+        from llmops.services.usage_service import flush_on_exit
+
+        flush_on_exit(app)

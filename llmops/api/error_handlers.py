@@ -6,7 +6,8 @@ on seed 003's routes ``{"detail"}``, on seed 000's ``{"error"}`` / ``{"success":
 * marshmallow ``ValidationError`` → 422 ``validate_error``: ``message`` is the first message
   (prefixed with its field), ``data`` maps every bad field (dotted path) to its messages;
 * Werkzeug HTTP errors (404 route, 405, 413 body too large, 429 from flask-limiter) keep their
-  status; anything else is logged and answered 500 without internals.
+  status; Redis or the database out of reach → 503 naming it (``Retry-After: 1``); anything else
+  is logged and answered 500 without internals.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from llmops.api.responses import envelope
-from llmops.errors import AppError
+from llmops.errors import AppError, ServiceUnavailableError
 
 HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 422: "validate_error"}
 OPENAI_BLUEPRINTS = ("openai", "voice_engine")
@@ -123,7 +124,28 @@ def handle_http_exception(exc: HTTPException):
     return envelope(HTTP_CODES.get(status, "fail"), {}, message, status)
 
 
+def unavailable_service(exc: BaseException) -> str | None:
+    """The backing service an exception says is unreachable — "Redis" (a connection error or
+    timeout of redis-py) or "the database" (a lost or refused database connection) — else None."""
+    import redis
+    import sqlalchemy.exc
+
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return "Redis"
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and (exc.connection_invalidated
+                                                        or isinstance(exc, sqlalchemy.exc.OperationalError)):
+        return "the database"
+    return None
+
+
 def handle_unexpected(exc: Exception):
+    service = unavailable_service(exc)
+    if service is not None:  # a clear, retryable 503 rather than an internal error
+        current_app.logger.warning("%s is unavailable: %s", service, exc)
+        response = handle_app_error(ServiceUnavailableError(
+            f"The service is temporarily unavailable ({service} cannot be reached); retry shortly"))
+        response.headers["Retry-After"] = "1"
+        return response
     current_app.logger.exception("unhandled error")
     if _seed000_route():
         return seed000_error("internal server error", 500)

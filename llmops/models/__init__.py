@@ -1,7 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
 from llmops.models.account import Account, AccountLedger, AccountOAuth, InviteCode
-from llmops.models.api_key import ActiveModel, ApiKey, ModelPrice, RedeemCode, UsageDaily, UsageLog
+from llmops.models.api_key import ActiveModel, ApiKey, ModelPrice, QuotaHold, RedeemCode, UsageDaily, UsageLog
 from llmops.models.app import App, AppConfig
 from llmops.models.base import Base
 from llmops.models.conversation import Conversation, Message, ModelConversation
@@ -13,6 +13,6 @@ __all__ = [
     "Account", "AccountLedger", "AccountOAuth", "ActiveModel", "ApiKey", "ApiTool", "ApiToolProvider", "App",
     "AppConfig", "AppDatasetJoin", "Base", "Conversation", "Dataset", "DatasetQuery", "Document", "InviteCode",
     "Message", "MessageAgentThought", "ModelConversation", "ModelPrice",
-    "ProviderOverride", "RedeemCode", "Segment",
+    "ProviderOverride", "QuotaHold", "RedeemCode", "Segment",
     "SegmentTerm", "StateEntry", "UploadFile", "UsageDaily", "UsageLog",
 ]

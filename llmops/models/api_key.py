@@ -131,3 +131,21 @@ class ModelPrice(Base):
     context_window: Mapped[int | None] = mapped_column(sa.Integer)
     max_output: Mapped[int | None] = mapped_column(sa.Integer)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
+
+
+class QuotaHold(Base):
+    """A metered call between its reservation and its usage row (``llmops.quota``, embedded
+    profile; the Redis ledger keeps the same in Redis): ``open`` while the call runs (``record``:
+    the usage row to write if its process dies), ``settled`` once its cost is taken and its usage
+    row is buffered (``record``: that row). Deleted when the row is written; the reconciliation
+    job (``usage_service.reconcile``) settles and writes what is past ``expires_at``."""
+
+    __tablename__ = "quota_hold"
+
+    request_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    reserved: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    state: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="open")
+    record: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, index=True)

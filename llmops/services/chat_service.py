@@ -329,10 +329,10 @@ class TurnEvents:
 
     def close(self) -> None:
         self.events.close()
-        charge = self.turn.charge
-        if charge is not None and not charge.settled:  # never started: nothing was saved
-            with self.app.app_context():
-                charge.settle(0, 0, False, "stop", 499, "the client left before the stream started")
+        with self.app.app_context():
+            if db.session.get(Message, self.turn.message_id) is None:  # the client left before the model call
+                _save_message(self.turn, "", Usage(0, 0), "stop", "the client left before the model was called",
+                              None, called=False)  # settles the reservation with nothing spent
 
     def abandon(self) -> None:
         """The response ended: close unless a producer is still running the events."""
@@ -468,6 +468,9 @@ def helper_complete(account_id: uuid.UUID, purpose: str, messages: list[dict], *
         metrics.observe_llm("ai", spec.provider, spec.name, "error", 0, 0, None)
         charge.settle(0, 0, False, "error", 502, exc.message)
         raise UpstreamError(exc.message) from exc
+    except BaseException as exc:  # the reservation never outlives the call
+        charge.settle(0, 0, False, "error", 500, f"internal error: {exc.__class__.__name__}")
+        raise
     metrics.observe_llm("ai", spec.provider, spec.name, "normal", result.usage.prompt_tokens,
                         result.usage.completion_tokens, None)
     charge.settle(result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.estimated, "success")
@@ -640,8 +643,9 @@ def _recent_rounds(conversation_id: uuid.UUID, dialog_round: int) -> list[list[d
 
 
 def _save_message(turn: DebugTurn, answer: str, usage: Usage | None, status: str, error: str,
-                  first_token_ms: int | None) -> Message:
-    """Persist the turn (one transaction) and queue the memory fold when it applies."""
+                  first_token_ms: int | None, called: bool = True) -> Message:
+    """Persist the turn (one transaction) and queue the memory fold when it applies; ``called``
+    False: the model was never called (not counted in the metrics)."""
     db.session.rollback()  # a failure mid-turn must not leave a half transaction behind
     answer = review_service.mask(turn.review, answer)
     if usage is None:
@@ -663,7 +667,7 @@ def _save_message(turn: DebugTurn, answer: str, usage: Usage | None, status: str
         datasets, query, app_id, source = turn.retrieval_log
         retrieval_service.log_retrieval(turn.account_id, datasets, query, source, app_id,
                                         [r["segment_id"] for r in turn.records])
-    if turn.preset_answer is None:  # a preset answer is no model call
+    if turn.preset_answer is None and called:  # a preset answer is no model call
         metrics.observe_llm("studio", turn.provider, turn.model, status, usage.prompt_tokens,
                             usage.completion_tokens, first_token_ms)
     conversation = db.session.get(Conversation, turn.conversation_id)

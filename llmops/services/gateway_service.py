@@ -147,10 +147,15 @@ def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gatewa
     except AppError:
         call.finish(0, 0, False, "refused")  # frees the stream slot
         raise
-    db.session.close()  # give the pooled connection back for the upstream call (a stream can last minutes)
-    if stream:
-        return _stream(call, body, specs, prompt_estimate)
-    return _complete(call, body, specs, prompt_estimate)
+    try:
+        db.session.close()  # give the pooled connection back for the upstream call (a stream can last minutes)
+        if stream:
+            return _stream(call, body, specs, prompt_estimate)
+        return _complete(call, body, specs, prompt_estimate)
+    except BaseException as exc:
+        # whatever went wrong, the reservation is released (a no-op once the call is settled)
+        call.finish(0, 0, False, "error", 500, f"internal error: {exc.__class__.__name__}")
+        raise
 
 
 # Prompt tokens held per image part (a 1024x1024 image is 765 at OpenAI's high detail); the
@@ -454,6 +459,9 @@ def embeddings(principal: KeyPrincipal, body: dict) -> dict:
     except ProviderError as exc:
         call.finish(0, 0, False, "error", exc.status or 502, exc.message)
         raise UpstreamError(exc.message) from exc
+    except BaseException as exc:
+        call.finish(0, 0, False, "error", 500, f"internal error: {exc.__class__.__name__}")
+        raise
     call.finish(tokens, 0, False, "success")
     as_base64 = body.get("encoding_format") == "base64"
     data = [{"object": "embedding", "index": i,

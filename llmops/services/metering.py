@@ -35,7 +35,7 @@ from flask import current_app
 from llmops import metrics
 from llmops.errors import QuotaExceededError
 from llmops.providers.registry import ModelSpec
-from llmops.quota import KEY_REFUSED
+from llmops.quota import KEY_REFUSED, Hold
 from llmops.services import usage_service
 
 SURFACES = ("gateway", "debug", "app_api", "web_app", "memory", "seed000", "voice", "seed003", "vision", "embedding",
@@ -75,13 +75,16 @@ class Charge:
     started: float = field(default_factory=time.perf_counter)
     first_token_ms: int | None = None
     settled: bool = False
+    held: bool = False
     charged: int = 0
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def settle(self, prompt_tokens: int, completion_tokens: int, estimated: bool, status: str,
                status_code: int = 200, error: str = "", spec: ModelSpec | None = None) -> int:
         """Replace the reservation by the call's real cost and record its usage → credits charged.
-        ``spec``: the model that answered (a fallback's), when not the reserved one. Idempotent."""
+        ``spec``: the model that answered (a fallback's), when not the reserved one. Idempotent:
+        a call the reconciliation job already settled (its process was presumed dead) is left as
+        that job recorded it (→ 0)."""
         if self.settled:
             return self.charged
         self.settled = True
@@ -89,23 +92,37 @@ class Charge:
             self.spec = spec
         actual = 0 if self.free else price_credits(self.spec, prompt_tokens, completion_tokens)
         ledger = current_app.extensions["quota_ledger"]
-        self.charged, balance_after = ledger.settle(self.account_id, self.key_id, self.reserved, actual)
+        record = self._record(prompt_tokens, completion_tokens, estimated, status, status_code, error)
+        charged, balance_after = ledger.settle(self.account_id, self.key_id, self.reserved, actual,
+                                               hold_id=self.request_id if self.held else None, record=record,
+                                               grace_s=current_app.config["USAGE_HOLD_GRACE_S"])
         self.reserved = 0
-        record = dict(
-            request_id=self.request_id, created_at=time.time(),
-            api_key_id=str(self.key_id) if self.key_id else None, account_id=str(self.account_id),
-            endpoint=self.endpoint, surface=self.surface, model=self.model,
-            provider=self.spec.provider if self.spec else "", is_stream=self.is_stream,
-            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, estimated=estimated,
-            cost_credits=self.charged, cost_usd=self.charged / CREDITS_PER_USD, balance_after=balance_after,
-            latency_ms=int((time.perf_counter() - self.started) * 1000), first_token_ms=self.first_token_ms,
-            status=status, status_code=status_code, error=error,
-        )
+        if charged is None:
+            return 0
+        self.charged = charged
+        record.update(cost_credits=charged, cost_usd=charged / CREDITS_PER_USD, balance_after=balance_after)
         if self.direct:
             usage_service.write_usage([record])  # the worker: stored at once, no buffer
         else:
             usage_service.record(**record)
         return self.charged
+
+    def _record(self, prompt_tokens: int, completion_tokens: int, estimated: bool, status: str,
+                status_code: int, error: str) -> dict:
+        """The usage row of this call (cost filled in by ``settle``)."""
+        return dict(
+            request_id=self.request_id, created_at=time.time(),
+            api_key_id=str(self.key_id) if self.key_id else None, account_id=str(self.account_id),
+            endpoint=self.endpoint, surface=self.surface, model=self.model,
+            provider=self.spec.provider if self.spec else "", is_stream=self.is_stream,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, estimated=estimated,
+            cost_credits=0, cost_usd=0.0, balance_after=None,
+            latency_ms=int((time.perf_counter() - self.started) * 1000), first_token_ms=self.first_token_ms,
+            status=status, status_code=status_code, error=error,
+        )
+
+
+LOST_ERROR = "the process serving the call ended before it settled: usage past the prompt is unknown"
 
 
 def reserve(account_id: uuid.UUID, spec: ModelSpec | list[ModelSpec] | None, prompt_tokens: int,
@@ -124,10 +141,15 @@ def reserve(account_id: uuid.UUID, spec: ModelSpec | list[ModelSpec] | None, pro
     charge = Charge(account_id=account_id, surface=surface, endpoint=endpoint,
                     model=model or (first.name if first else ""), spec=first, key_id=key_id, is_stream=is_stream,
                     free=free, direct=direct)
-    if free:
-        return charge
-    worst = max((price_credits(s, prompt_tokens, completion_tokens) for s in specs), default=0)
-    refused = current_app.extensions["quota_ledger"].reserve(account_id, key_id, worst)
+    worst = 0 if free else max((price_credits(s, prompt_tokens, completion_tokens) for s in specs), default=0)
+    config = current_app.config
+    # If this process dies before settling, the reconciliation job settles the call at its
+    # estimated prompt (what the upstream certainly received) and writes this row.
+    lost = charge._record(prompt_tokens, 0, True, "lost", 500, LOST_ERROR)
+    lost_cost = 0 if free else min(price_credits(first, prompt_tokens, 0), worst)
+    hold = Hold(charge.request_id, lost, lost_cost,
+                time.time() + config["LLM_TOTAL_TIMEOUT_S"] + config["USAGE_HOLD_GRACE_S"])
+    refused = current_app.extensions["quota_ledger"].reserve(account_id, key_id, worst, hold)
     if refused == KEY_REFUSED:
         metrics.QUOTA_REFUSALS.labels("quota").inc()
         raise QuotaExceededError(f"The API key's credit cap is reached: this request may cost up to {worst} credits "
@@ -137,7 +159,7 @@ def reserve(account_id: uuid.UUID, spec: ModelSpec | list[ModelSpec] | None, pro
         raise BalanceExceededError(f"The account's balance cannot cover this request: it may cost up to {worst} "
                                    "credits (1 credit = 1e-6 USD). Redeem a code (POST /account/redeem) or ask an "
                                    "admin for credit.")
-    charge.reserved = worst
+    charge.reserved, charge.held = worst, True
     return charge
 
 

@@ -1,4 +1,5 @@
-"""What ``/metrics`` reads at scrape time: broker queue depths and documents per status."""
+"""What ``/metrics`` reads at scrape time: broker queue depths, documents per status, the last
+reconciliation's quota drift (``usage_service.reconcile``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import current_app
 from llmops.extensions import db
 from llmops.metrics import ScrapeTimeCollector, exposition
 from llmops.models import Document
+from llmops.services import usage_service
 
 QUEUES = ("indexing", "memory", "usage")
 
@@ -22,7 +24,11 @@ def render() -> tuple[bytes, str]:
                                       .group_by(Document.status)).all()
             return {status: count for status, count in rows}
 
-    return exposition(ScrapeTimeCollector(lambda: queue_depths(app), documents))
+    def quota_drift() -> dict | None:
+        with app.app_context():
+            return usage_service.last_drift()
+
+    return exposition(ScrapeTimeCollector(lambda: queue_depths(app), documents, quota_drift))
 
 
 def queue_depths(app) -> dict[str, int]:

@@ -35,6 +35,7 @@ class Behaviour:
     fault: str | None = None
     fault_after: int = 1
     stall_s: float = 5.0
+    raw_body: bytes | None = None  # a non-streamed answer's body as sent (200), e.g. not an object
     honour_n: bool = True  # answer ``n`` choices when asked (False: ignore n, as llama.cpp does)
     # tool calls of the next requests (before ``next_answers``), one list each of
     # ``{"name": ..., "arguments": dict | str}``: that request is answered with those tool calls
@@ -107,6 +108,13 @@ class FakeUpstream:
                 text = "".join(chunks)
                 usage = {"prompt_tokens": b.prompt_tokens, "completion_tokens": len(chunks),
                          "total_tokens": b.prompt_tokens + len(chunks)}
+                if not request.get("stream") and b.raw_body is not None:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(b.raw_body)))
+                    self.end_headers()
+                    self.wfile.write(b.raw_body)
+                    return
                 if not request.get("stream"):
                     time.sleep(b.first_chunk_delay_s)
                     n = int(request.get("n") or 1) if b.honour_n else 1
