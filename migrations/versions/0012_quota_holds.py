@@ -1,7 +1,7 @@
 """quota_hold: metered calls between reservation and usage row (nothing lost when a process dies)
 
 Revision ID: 0012
-Revises: 0014
+Revises: 0011
 Create Date: 2026-12-01 16:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0014'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
