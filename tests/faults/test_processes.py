@@ -194,13 +194,13 @@ def test_kill_9_of_a_gunicorn_worker_with_50_open_streams(world, customer, upstr
     started, outcomes = threading.Barrier(51), []
 
     def stream() -> None:
-        text, done = "", False
+        text, done, status, error = "", False, None, None
         try:
             with httpx.Client(base_url=stack.api_url, timeout=30) as http, \
                     http.stream("POST", "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
                                 json={"model": MODEL, "messages": [{"role": "user", "content": "Hi"}],
                                       "max_tokens": 50, "stream": True}) as response:
-                first = True
+                status, first = response.status_code, True
                 for line in response.iter_lines():
                     if first:
                         first = False
@@ -210,9 +210,9 @@ def test_kill_9_of_a_gunicorn_worker_with_50_open_streams(world, customer, upstr
                     elif line.startswith("data: "):
                         chunk = json.loads(line[6:])
                         text += "".join((c.get("delta") or {}).get("content") or "" for c in chunk.get("choices", []))
-        except httpx.HTTPError:
-            pass
-        outcomes.append((done, text))
+        except httpx.HTTPError as exc:
+            error = exc
+        outcomes.append((done, text, status, error))
 
     threads = [threading.Thread(target=stream) for _ in range(50)]
     for thread in threads:
@@ -230,9 +230,11 @@ def test_kill_9_of_a_gunicorn_worker_with_50_open_streams(world, customer, upstr
         assert all(chat(http, key).status_code == 200 for _ in range(10))
     for thread in threads:
         thread.join(timeout=60)
-    finished = [o for o in outcomes if o[0]]
-    cut = len(outcomes) - len(finished)
-    assert cut == load[victim] and all(text == "tok " * 16 for _, text in finished)
+    cut = [o for o in outcomes if o[3] is not None]  # the connection broke: the killed worker's streams
+    assert len(cut) == load[victim], [(o[2], repr(o[3])) for o in cut][:5]
+    assert all(done and status == 200 and text == "tok " * 16 for done, text, status, error in outcomes
+               if error is None), [o[:3] for o in outcomes if not o[0]][:5]
+    cut = len(cut)
     rows = settle_books(stack, account_id, expected_rows=60)
     statuses = sorted(status for status, _ in rows)
     assert len(rows) == 60  # one row per request: nothing lost, nothing twice
