@@ -1,27 +1,31 @@
-import { App as AntApp, ConfigProvider } from 'antd'
+import { App as AntApp, ConfigProvider, Spin } from 'antd'
+import { lazy, Suspense } from 'react'
 import enUS from 'antd/locale/en_US'
 import zhCN from 'antd/locale/zh_CN'
 import { useTranslation } from 'react-i18next'
 import { Navigate, Route, Routes } from 'react-router-dom'
 import Layout from './components/Layout'
 import RequireSession from './components/RequireSession'
-import AdminPage from './pages/AdminPage'
-import AppEditorPage from './pages/AppEditorPage'
-import AppsPage from './pages/AppsPage'
-import DatasetPage from './pages/DatasetPage'
-import DatasetsPage from './pages/DatasetsPage'
-import DocumentPage from './pages/DocumentPage'
-import KeysPage from './pages/KeysPage'
 import LoginPage from './pages/LoginPage'
 import NotFoundPage from './pages/NotFoundPage'
-import SelfServicePage from './pages/SelfServicePage'
-import UsagePage from './pages/UsagePage'
+
+// Pages load on first visit (ECharts only with the usage page).
+const AdminPage = lazy(() => import('./pages/AdminPage'))
+const AppEditorPage = lazy(() => import('./pages/AppEditorPage'))
+const AppsPage = lazy(() => import('./pages/AppsPage'))
+const DatasetPage = lazy(() => import('./pages/DatasetPage'))
+const DatasetsPage = lazy(() => import('./pages/DatasetsPage'))
+const DocumentPage = lazy(() => import('./pages/DocumentPage'))
+const KeysPage = lazy(() => import('./pages/KeysPage'))
+const SelfServicePage = lazy(() => import('./pages/SelfServicePage'))
+const UsagePage = lazy(() => import('./pages/UsagePage'))
 
 export default function Root() {
   const { i18n } = useTranslation()
   return (
     <ConfigProvider locale={i18n.language === 'zh' ? zhCN : enUS} theme={{ token: { colorPrimary: '#1677ff' } }}>
       <AntApp>
+        <Suspense fallback={<div style={{ textAlign: 'center', padding: 48 }}><Spin /></div>}>
         <Routes>
           <Route path="/" element={<Navigate to="/console/apps" replace />} />
           <Route path="/console" element={<Navigate to="/console/apps" replace />} />
@@ -40,6 +44,7 @@ export default function Root() {
           </Route>
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
+        </Suspense>
       </AntApp>
     </ConfigProvider>
   )

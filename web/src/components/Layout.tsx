@@ -2,8 +2,8 @@ import {
   ApiOutlined, AppstoreOutlined, BarChartOutlined, DatabaseOutlined, KeyOutlined, LogoutOutlined,
   SafetyOutlined, WalletOutlined,
 } from '@ant-design/icons'
-import { Button, Dropdown, Layout as AntLayout, Menu, Tag } from 'antd'
-import { useCallback, useEffect, useState } from 'react'
+import { Button, Dropdown, Layout as AntLayout, Menu, Spin, Tag } from 'antd'
+import { Suspense, useCallback, useEffect, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { Link, Outlet, useLocation, useNavigate } from 'react-router-dom'
 import { api, setSession } from '../api/client'
@@ -64,7 +64,9 @@ export default function Layout() {
             </Dropdown>
           </AntLayout.Header>
           <AntLayout.Content>
-            <Outlet />
+            <Suspense fallback={<div style={{ textAlign: 'center', padding: 48 }}><Spin /></div>}>
+              <Outlet />
+            </Suspense>
           </AntLayout.Content>
         </AntLayout>
       </AntLayout>
