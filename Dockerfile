@@ -28,6 +28,14 @@ RUN pip install -r requirements.txt -r requirements-rag.txt -c constraints.txt
 # the pinned CPU torch and breaks transformers' imports; the fast PDF strategy does not need it.
 RUN pip uninstall -y torchvision
 
+# --- web: the console (web/ → web/dist, served by the api at /), built from the lock file ------------
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 # --- runtime: no compilers; the app, the venv and an unprivileged user ------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 # espeak-ng speaks the voice engine's audio answers (seed 001); libmagic1 lets unstructured
@@ -49,6 +57,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DO_NOT_TRACK=true
 WORKDIR /srv/app
 COPY --chown=root:root . .
+COPY --from=web --chown=root:root /web/dist ./web/dist
 USER llmops
 
 # --- api: gunicorn with gevent workers (WEB_CONCURRENCY, default 4 in production) --------------------
