@@ -149,6 +149,15 @@ const flows = {
     await page.locator(`${tid('version-list')} >> text=v1`).waitFor()
     await shot(page, 'studio-published')
     await page.keyboard.press('Escape')
+    // roll back: a changed draft goes back to the published version 1
+    await page.locator(tid('prompt')).fill('A changed prompt')
+    await saveDraft(page)
+    await page.locator(tid('versions')).click()
+    await page.locator(tid('version-list')).getByRole('button', { name: 'Roll back' }).first().click()
+    await page.locator('.ant-popconfirm').getByRole('button', { name: 'OK' }).click()
+    await page.getByText('Draft restored from version 1').first().waitFor()
+    await page.waitForFunction((sel) => document.querySelector(sel)?.value.startsWith('You are a friendly assistant'),
+      tid('prompt'))
 
     await page.goto(`${base}/console/apps`)
     await page.locator(tid('app-card')).first().waitFor()
