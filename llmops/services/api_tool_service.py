@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import current_app
@@ -193,7 +194,7 @@ def call_api_tool(spec: dict, arguments: dict) -> str:
             continue
         value = _coerce(arguments[name], parameter.get("type", "str"), name)
         if place == "path":
-            url = url.replace("{" + name + "}", http_quote(str(value)))
+            url = url.replace("{" + name + "}", quote(str(value), safe=""))
         elif place == "query":
             query[name] = value
         elif place == "header":
@@ -211,12 +212,6 @@ def call_api_tool(spec: dict, arguments: dict) -> str:
     if result.status >= 400:
         raise ToolError(f"the API answered HTTP {result.status}: {result.text[:500]}")
     return result.text
-
-
-def http_quote(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")
 
 
 def _coerce(value, type_: str, name: str):

@@ -129,6 +129,13 @@ def assistant_tools(account_id: uuid.UUID) -> list[BoundTool]:
         tool("create_dataset", "Create a knowledge base for the user. Returns its id.",
              [text("name", "The knowledge base's name"), text("description", "What it holds", False)],
              _create_dataset),
+        tool("configure_app", "Change one of the user's apps: its persona prompt, opening statement or builtin tools "
+                              "(only the arguments given change).",
+             [text("app_id", "The app's id"),
+              text("preset_prompt", "The new persona and instructions", False),
+              text("opening_statement", "The new first message", False),
+              text("builtin_tools", "Comma-separated builtin tools (provider/tool) replacing the app's tools", False)],
+             _configure_app),
         tool("bind_datasets", "Bind knowledge bases to one of the user's apps.",
              [text("app_id", "The app's id"), text("dataset_ids", "Comma-separated knowledge base ids")],
              _bind_datasets),
@@ -145,13 +152,37 @@ def _required(arguments: dict, name: str) -> str:
     return value
 
 
-def _create_app(account_id: uuid.UUID, arguments: dict) -> dict:
+def _builtin_refs(text: str) -> list[dict]:
     refs = []
-    for item in str(arguments.get("builtin_tools") or "").split(","):
+    for item in text.split(","):
         if item.strip():
             provider, _, tool = item.strip().partition("/")
             refs.append({"type": "builtin_tool", "provider_id": provider.strip(), "tool_id": (tool or provider).strip(),
                          "params": {}})
+    return refs
+
+
+def _configure_app(account_id: uuid.UUID, arguments: dict) -> dict:
+    try:
+        app_id = uuid.UUID(_required(arguments, "app_id"))
+    except ValueError as exc:
+        raise ToolError("app_id must be an app's id") from exc
+    changes = {key: str(arguments[key])[:2000] for key in ("preset_prompt", "opening_statement")
+               if arguments.get(key) is not None}
+    if arguments.get("builtin_tools") is not None:
+        changes["tools"] = _builtin_refs(str(arguments["builtin_tools"]))
+    if not changes:
+        raise ToolError("give preset_prompt, opening_statement or builtin_tools to change")
+    try:
+        draft = app_service.update_draft_config(account_id, app_id, changes)
+    except (NotFoundError, ValidateError) as exc:
+        raise ToolError(exc.message) from exc
+    return {"app_id": str(app_id), "changed": sorted(changes),
+            "tools": [f"{r['provider_id']}/{r['tool_id']}" for r in draft.tools or []]}
+
+
+def _create_app(account_id: uuid.UUID, arguments: dict) -> dict:
+    refs = _builtin_refs(str(arguments.get("builtin_tools") or ""))
     config = {"preset_prompt": str(arguments.get("preset_prompt") or "")[:2000],
               "opening_statement": str(arguments.get("opening_statement") or "")[:2000]}
     try:

@@ -58,10 +58,18 @@ def test_the_assistant_builds_an_app_and_a_knowledge_base(app, client, logged_in
     draft = envelope(client.get(f"/apps/{app_id}/draft-app-config", headers=logged_in))
     assert [d["id"] for d in draft["datasets"]] == [dataset_id]
 
+    fake.behaviour.next_tool_calls = [[{"name": "configure_app", "arguments": {
+        "app_id": app_id, "preset_prompt": "You teach LLMs, briefly.", "builtin_tools": "calculator/calculator"}}]]
+    events = assistant_chat(client, logged_in, "make it brief and keep only the calculator")
+    assert observations(events)["configure_app"]["tools"] == ["calculator/calculator"]
+    draft = envelope(client.get(f"/apps/{app_id}/draft-app-config", headers=logged_in))
+    assert draft["preset_prompt"] == "You teach LLMs, briefly." and [t["tool"]["id"] for t in draft["tools"]] == [
+        "calculator"] and draft["opening_statement"] == "Hi!"
+
     page = envelope(client.get("/assistant-agent/messages?current_page=1&page_size=20", headers=logged_in))
-    assert page["paginator"]["total_record"] == 2 and all(not (MESSAGE_FIELDS - set(m)) for m in page["list"])
-    assert page["list"][1]["query"] == "帮我创建一个能回答LLM问题的Agent。"  # newest first
-    assert [s["event"] for s in page["list"][1]["agent_thoughts"]] == ["agent_thought", "agent_action", "agent_action",
+    assert page["paginator"]["total_record"] == 3 and all(not (MESSAGE_FIELDS - set(m)) for m in page["list"])
+    assert page["list"][2]["query"] == "帮我创建一个能回答LLM问题的Agent。"  # newest first
+    assert [s["event"] for s in page["list"][2]["agent_thoughts"]] == ["agent_thought", "agent_action", "agent_action",
                                                                        "agent_message"]
     # the assistant's model calls are metered on the "ai" surface
     with app.app_context():
@@ -74,7 +82,7 @@ def test_the_assistant_builds_an_app_and_a_knowledge_base(app, client, logged_in
         usage_service.write_usage(usage_service.buffer().drain())
         account = db.session.scalar(sa.select(Account).where(Account.email == logged_in["X-Email"].lower()))
         rows = db.session.scalars(sa.select(UsageLog).where(UsageLog.account_id == account.id)).all()
-    assert len(rows) == 4 and {r.surface for r in rows} == {"ai"}
+    assert len(rows) == 6 and {r.surface for r in rows} == {"ai"}  # two model calls per turn
 
 
 def test_the_assistant_acts_only_for_the_signed_in_account(client, logged_in, fake, assistant_model):
@@ -83,11 +91,14 @@ def test_the_assistant_acts_only_for_the_signed_in_account(client, logged_in, fa
     dataset = envelope(client.post("/datasets", json={"name": f"mine-{uuid.uuid4().hex[:6]}"}, headers=logged_in),
                        201)["id"]
     fake.behaviour.next_tool_calls = [[{"name": "bind_datasets", "arguments": {"app_id": theirs, "dataset_ids": dataset}},
+                                       {"name": "configure_app", "arguments": {"app_id": theirs, "preset_prompt": "x"}},
                                        {"name": "list_my_apps", "arguments": {}}]]
     events = assistant_chat(client, logged_in, "bind my dataset to their app")
     actions = {d["tool"]: d["observation"] for e, d in events if e == "agent_action"}
     assert actions["bind_datasets"].startswith("error: ") and "not found" in actions["bind_datasets"]
+    assert actions["configure_app"].startswith("error: ") and "not found" in actions["configure_app"]
     assert theirs not in actions["list_my_apps"]
+    assert envelope(client.get(f"/apps/{theirs}/draft-app-config", headers=other))["preset_prompt"] == ""
     assert envelope(client.get("/assistant-agent/messages", headers=other))["list"] == []
 
 
