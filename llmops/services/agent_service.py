@@ -359,6 +359,9 @@ class _Run:
         except ProviderError as exc:
             self._settle(charge, Usage(estimate_messages_tokens(messages), 0, True), "error", exc.message)
             raise
+        except BaseException as exc:  # the reservation never outlives the call
+            self._settle(charge, Usage(0, 0, False), "error", f"internal error: {exc.__class__.__name__}")
+            raise
         self._settle(charge, result.usage, "success", "", int((time.perf_counter() - started) * 1000))
         thought, call, final = parse_react(result.content, self.tools)
         if call is None:
