@@ -147,6 +147,11 @@ class VectorStore:
                     raise
 
     @_guarded
+    def ping(self) -> None:
+        """Raise ``VectorStoreUnavailable`` when the server does not answer."""
+        self.client.heartbeat()
+
+    @_guarded
     def list_dataset_ids(self) -> set[str]:
         """Dataset ids (32 hex digits) that have a collection on the server (orphan sweeping)."""
         found = set()

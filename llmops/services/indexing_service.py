@@ -31,6 +31,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from llmops.errors import AppError
 from llmops.extensions import db
 from llmops.models import Dataset, Document, Segment, SegmentTerm, UploadFile
 from llmops.models.base import utcnow
@@ -116,7 +117,7 @@ def index_document(document_id: uuid.UUID) -> str:
                 return "error"
             _wait_for_service(document_id, owner, getattr(exc, "message", str(exc)))
             return "waiting"
-        except (LoaderError, ValueError) as exc:
+        except (LoaderError, ValueError, AppError) as exc:  # AppError: e.g. the balance cannot pay for embeddings
             _fail(document_id, getattr(exc, "message", str(exc)), owner)
             return "error"
         except Exception as exc:  # noqa: BLE001 — any failure is the document's, not the worker's
@@ -237,6 +238,7 @@ def _index(document: Document, keeper: claims.LeaseKeeper) -> bool:
     index to the run holding it), so a cancelled run never leaves vectors behind."""
     model = get_embedding_model()
     store = get_vector_store()
+    store.ping()  # a store that is down fails here, before any (metered) embedding
     batch_size = current_app.config["EMBEDDING_BATCH_SIZE"]
     while True:
         _check(document, keeper)

@@ -72,6 +72,8 @@ def stack(profile, tmp_path_factory, netguard_log, chroma_server, slow_upstream,
         "LLMOPS_NETGUARD_LOG": str(netguard_log),
         "MEMORY_REDISPATCH_AFTER_S": "2",
         "DOCUMENT_STUCK_AFTER_S": "3",
+        "INDEXING_LEASE_S": "3",  # a killed worker's document is taken over 3 s later
+        "MEMORY_LEASE_S": "3",
         "EMBEDDING_BATCH_SIZE": "4",  # small batches: progress, pause and kills land mid-document
         "SSE_PING_INTERVAL_S": "10",
         # every e2e test registers its own accounts from 127.0.0.1; the per-IP limit is tested in tests/api

@@ -4,18 +4,16 @@ message saying which limit, instead of holding a worker."""
 
 from __future__ import annotations
 
-import io
 import time
 import uuid
 import zipfile
-import zlib
 
 import pytest
 
 from llmops.rag import cleaning
 from llmops.rag.loaders import LoaderError, ParseTimeout, deadline, load_text
 from tests.api.test_datasets import new_dataset, upload
-from tests.fixtures.files import pptx_bytes
+from tests.fixtures.files import pdf_with, pptx_bytes
 
 MB = 1024 * 1024
 
@@ -50,32 +48,6 @@ def test_cleaning_time_grows_linearly():
 def test_email_and_url_removal_still_work():
     text = "mail john.doe+x@mail.example.com. or see https://x.org/a?b=1 and www.test.com, not foo@bar"
     assert cleaning.remove_url_and_email(text) == "mail . or see  and  not foo@bar"
-
-
-def pdf_with(pages: int = 1, stream: bytes = b"BT /F1 12 Tf 72 720 Td (Hello pages) Tj ET", deflate: bool = False) -> bytes:
-    """A valid PDF of ``pages`` pages sharing one content stream (optionally Flate-compressed)."""
-    body = zlib.compress(stream, 9) if deflate else stream
-    filters = " /Filter /FlateDecode" if deflate else ""
-    kids = " ".join(f"{5 + i} 0 R" for i in range(pages))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
-        f"<< /Length {len(body)}{filters} >>\nstream\n".encode() + body + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ] + [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 4 0 R >> >> >>"
-         for _ in range(pages)]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n".encode() + obj + b"\nendobj\n")
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
 
 
 def test_pdf_limits(tmp_path):
