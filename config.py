@@ -56,6 +56,7 @@ def celery_settings(broker_url: str, longest_task_s: int) -> dict:
             "llmops.tasks.conversations.*": {"queue": "memory"},
             "llmops.tasks.maintenance.*": {"queue": "maintenance"},
             "llmops.tasks.usage.purge_usage_logs": {"queue": "maintenance"},
+            "llmops.tasks.usage.reconcile_usage": {"queue": "maintenance"},
             "llmops.tasks.indexing.*": {"queue": "indexing"},
             "llmops.tasks.usage.*": {"queue": "usage"},
         },

@@ -111,6 +111,7 @@ def test_tasks_are_routed_to_their_queues_and_make_run_serves_all(app):
         "llmops.tasks.conversations.name": "memory",
         "llmops.tasks.usage.write_usage": "usage",
         "llmops.tasks.usage.purge_usage_logs": "maintenance",
+        "llmops.tasks.usage.reconcile_usage": "maintenance",
         "llmops.tasks.maintenance.sweep_orphan_files": "maintenance",
         "llmops.tasks.maintenance.redispatch_stuck_documents": "maintenance",
     }

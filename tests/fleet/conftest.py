@@ -81,7 +81,11 @@ class Fleet:
             "LOCAL_LLM_BASE_URL": self.upstream.base_url,
             "LLMOPS_BASE_URL_VLLM": self.priced_upstream.base_url,
             "VLLM_API_KEY": "sk-operator-vllm",
-            "USAGE_FLUSH_INTERVAL_S": "0.25",
+            "USAGE_FLUSH_INTERVAL_S": "0.5",
+            # a call open this long (plus the grace) belonged to a dead process: the reconciliation
+            # job settles it (tests/fleet kills api-1 outright)
+            "LLM_TOTAL_TIMEOUT_S": "15",
+            "USAGE_HOLD_GRACE_S": "1",
             "LOGIN_RATE_LIMIT": "1000 per minute",
             "WEB_CONCURRENCY": "1",
             "JWT_ACCESS_TOKEN_EXPIRES": "3600",
