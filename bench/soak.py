@@ -73,7 +73,7 @@ class Services:
     """The soak's own redis-server, chroma server and fixture upstream (stopped by ``stop``)."""
 
     def __init__(self, work: Path):
-        self.work, self.processes = work, []
+        self.work, self.processes, self.names = work, [], []
         self.redis_url = self.chroma_url = self.upstream_url = ""
 
     def _spawn(self, name: str, command: list[str], **env) -> subprocess.Popen:
@@ -81,6 +81,7 @@ class Services:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, **env}, start_new_session=True)
         self.processes.append(process)
+        self.names.append(name)
         return process
 
     def start(self) -> None:
@@ -175,7 +176,7 @@ class Load:
 def processes_of(stack: Stack, services: Services) -> dict[str, psutil.Process]:
     """Every process to sample, by name (children: ``api/worker-<pid>``, ``worker/pool-<pid>``)."""
     found = {}
-    for name, popen in [*stack.processes.items(), *((Path(p.args[0]).name, p) for p in services.processes)]:
+    for name, popen in [*stack.processes.items(), *zip(services.names, services.processes, strict=True)]:
         try:
             process = psutil.Process(popen.pid)
         except psutil.NoSuchProcess:
@@ -236,16 +237,25 @@ def summarize(samples: list[dict], started: float) -> dict:
 def run(minutes: float, users: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     services = Services(work)
-    services.start()
+    try:
+        services.start()
+    except BaseException:
+        services.stop()
+        raise
     registry = work / "models.yaml"
     registry.write_text(yaml.safe_dump({"providers": {"bench": {"base_url": services.upstream_url, "api_key_env": None,
                                                                 "models": [{"name": "bench-model", "kind": "language",
                                                                             "context_window": 8192, "max_output": 256,
                                                                             "price": {"input": 1.0, "output": 2.0}}]}}}))
     database = "llmops_soak"
+    try:
+        database_url = fresh_database(database)
+    except BaseException:
+        services.stop()
+        raise
     stack = Stack(work, {
         "LLMOPS_CONFIG": "production", "SECRET_KEY": secrets.token_urlsafe(48), "REGISTRATION": "open",
-        "DATABASE_URL": fresh_database(database), "CELERY_BROKER_URL": services.redis_url,
+        "DATABASE_URL": database_url, "CELERY_BROKER_URL": services.redis_url,
         "STATE_STORE_URL": services.redis_url, "RATELIMIT_STORAGE_URI": services.redis_url,
         "CHROMA_URL": services.chroma_url, "MODEL_REGISTRY_PATH": str(registry),
         "DEFAULT_LLM_PROVIDER": "bench", "DEFAULT_LLM_MODEL": "bench-model", "NEW_ACCOUNT_CREDIT": str(10**12),
@@ -297,7 +307,8 @@ def run(minutes: float, users: int) -> dict:
             "users": users, "requests": dict(by_kind), "requests_total": sum(by_kind.values()),
             "server_errors": len(load.server_errors), "server_error_kinds": sorted(set(load.server_errors))[:10],
             "statuses": {f"{k} {s}": c for (k, s), c in sorted(load.counts.items(), key=str)},
-            **summarize(samples, started)}
+            **summarize(samples, started),
+            "samples": [{**s, "t": round(s["t"] - started, 1)} for s in samples]}
 
 
 def table(r: dict) -> str:

@@ -7,8 +7,11 @@ credits reserved on the key's cap and the account's balance (``metering.reserve`
 ``llmops.quota``: estimated prompt + ``max_tokens`` x ``n`` at the model's price) → upstream calls
 in fallback order → the stream relayed line by line as it arrives → settled with the real usage →
 one usage record (buffered, ``usage_service``). The client's JSON goes upstream unchanged apart
-from ``model``, ``max_tokens`` (capped at the model's ``max_output``) and
+from ``model``, the output limit (``max_tokens`` or ``max_completion_tokens``, capped at the
+model's ``max_output`` and sent under the name the provider reads) and
 ``stream_options.include_usage`` (which we always ask for and strip when the client did not).
+Blocking answers are completed to OpenAI's schema and to ``n`` choices (``_complete``); a stream
+that fails after its first byte ends with an error chunk (``StreamRelay``).
 Usage comes from the upstream's ``usage``; when it sends none (llama.cpp while streaming) it is
 estimated (``llmops.providers.tokens``) and the record is flagged ``estimated``.
 """

@@ -9,6 +9,7 @@ key's ``used_quota`` equal to the rows' costs (and, with Redis, its counter equa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -73,15 +74,16 @@ def upstream():
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def world(profile, tmp_path_factory, netguard_log, upstream):
-    """The api (gunicorn, 2 gevent workers) and a Celery worker on the profile under test."""
-    workdir = tmp_path_factory.mktemp("faults")
+@contextlib.contextmanager
+def running_stack(profile: str, workdir, upstream, netguard_log, **overrides):
+    """The api (gunicorn, 2 gevent workers) and a Celery worker on ``profile`` → (stack, redis server
+    or None); ``overrides``: environment variables."""
     env = {
         "LOCAL_LLM_BASE_URL": upstream.base_url,
         "LLM_TOTAL_TIMEOUT_S": str(TOTAL_TIMEOUT_S), "USAGE_HOLD_GRACE_S": str(GRACE_S),
         "LLM_READ_TIMEOUT_S": "5", "USAGE_FLUSH_INTERVAL_S": "0.5", "LOGIN_RATE_LIMIT": "1000 per minute",
         "PYTHONPATH": f"{NETGUARD_DIR}:{ROOT}", "LLMOPS_NETGUARD_LOG": str(netguard_log), "ACCESS_LOG": "0",
+        **overrides,
     }
     redis_server = None
     if profile == "embedded":
@@ -91,8 +93,10 @@ def world(profile, tmp_path_factory, netguard_log, upstream):
     else:
         redis_server = RedisServer(workdir)
         redis_server.start()
-        env.update({"DATABASE_URL": _fresh_postgres_database("llmops_faults"), "CELERY_BROKER_URL": redis_server.url,
-                    "STATE_STORE_URL": redis_server.url, "RATELIMIT_STORAGE_URI": redis_server.url})
+        env.update({"DATABASE_URL": _fresh_postgres_database(f"llmops_faults_{workdir.name[-6:]}".lower()
+                                                             .replace("-", "_")),
+                    "CELERY_BROKER_URL": redis_server.url, "STATE_STORE_URL": redis_server.url,
+                    "RATELIMIT_STORAGE_URI": redis_server.url})
     stack = Stack(workdir, env)
     try:
         stack.migrate()
@@ -105,6 +109,12 @@ def world(profile, tmp_path_factory, netguard_log, upstream):
         stack.stop()
         if redis_server is not None:
             redis_server.stop()
+
+
+@pytest.fixture(scope="module")
+def world(profile, tmp_path_factory, netguard_log, upstream):
+    with running_stack(profile, tmp_path_factory.mktemp("faults"), upstream, netguard_log) as running:
+        yield running
 
 
 def sql(stack, statement: str, **params):
@@ -120,8 +130,11 @@ def sql(stack, statement: str, **params):
 @pytest.fixture
 def customer(world, upstream):
     """A fresh account with credit and an API key → (account id, key id, plain key)."""
-    stack, _ = world
     upstream.reset()
+    return new_customer(world[0])
+
+
+def new_customer(stack) -> tuple[str, str, str]:
     email = f"fault-{uuid.uuid4().hex[:10]}@example.com"
     with httpx.Client(base_url=stack.api_url, timeout=30) as http:
         token = http.post("/auth/register", json={"name": "F", "email": email, "password": "secret123"}) \
@@ -327,3 +340,25 @@ def test_redis_stopped_and_restarted_under_load(world, customer, profile):
     assert statuses.count(200) <= [s for s, _ in rows].count("success") <= statuses.count(200) + len(unavailable)
     assert set(s for s, _ in rows) <= {"success", "lost"}
     assert_books_balance(stack, redis_server, account_id, key_id, rows)
+
+
+def test_sigterm_flushes_the_usage_buffer(profile, tmp_path_factory, netguard_log, upstream):
+    """A stopping api sends what its buffer holds (gunicorn's ``worker_exit``): the rows arrive long
+    before the reconciliation could write them (its grace is an hour here) and nothing waits in a hold."""
+    upstream.reset()
+    with running_stack(profile, tmp_path_factory.mktemp("sigterm"), upstream, netguard_log,
+                       USAGE_FLUSH_INTERVAL_S="3600", USAGE_HOLD_GRACE_S="3600") as (stack, redis_server):
+        account_id, key_id, key = new_customer(stack)
+        with httpx.Client(base_url=stack.api_url, timeout=30) as http:
+            assert [chat(http, key).status_code for _ in range(8)] == [200] * 8
+        api = stack.processes["api"]
+        os.kill(api.pid, signal.SIGTERM)  # gunicorn's graceful stop: each worker gets SIGTERM
+        api.wait(timeout=60)
+        params = {"account": account_id if stack.env["DATABASE_URL"].startswith("postgresql") else
+                  uuid.UUID(account_id).hex}
+        deadline, rows = time.time() + 60, []
+        while time.time() < deadline and len(rows) < 8:
+            time.sleep(1)
+            rows = sql(stack, "SELECT status, cost_credits FROM usage_log WHERE account_id = :account", **params)
+        assert [status for status, _ in rows] == ["success"] * 8
+        assert_books_balance(stack, redis_server, account_id, key_id, rows)
