@@ -15,6 +15,8 @@ import httpx
 import openai
 import pytest
 
+from config import TestingConfig
+from llmops import create_app
 from llmops.extensions import db
 from llmops.models import ApiKey, Message
 from tests.api.compat.test_seed000 import events as seed000_frames
@@ -149,3 +151,25 @@ def test_a_seed000_stream_ends_with_its_error_event(client, fake):
     frames = seed000_frames(client.post(f"/api/chat/{number}", headers=user, json={"message": "hi"}))
     assert frames[-1]["event"] == "error" and frames[-1]["data"]
     assert "".join(f["data"] for f in frames if f["event"] != "error") == DELIVERED
+
+
+@pytest.mark.parametrize("fault", ["error", "reset"])
+def test_seed001_and_seed003_streams_end_with_an_error_chunk(app, client, auth, fake, fault):
+    """The voice engine's ``/chat/completions`` (seed 001) and CaiQiTalk's ``/api/v1/chat/completions``
+    (seed 003) relay the gateway's stream: the same error chunk and ``[DONE]``."""
+    flush(app)
+    key = new_key(client, auth)["key"]
+    seed003 = create_app(TestingConfig, **{**dict(app.config), "SEED003_API_KEY": key}).test_client()
+    for route, sender, headers in (("/chat/completions", client, {"Authorization": f"Bearer {key}"}),
+                                   ("/api/v1/chat/completions", seed003, {})):
+        fake.reset()
+        fake.behaviour.fault = fault
+        response = sender.post(route, headers=headers, json={"model": "smollm2-135m", "stream": True,
+                                                             "messages": [{"role": "user", "content": "Hi"}]})
+        assert response.status_code == 200, (route, response.get_data(as_text=True)[:300])
+        payloads = [line[6:] for line in response.get_data(as_text=True).splitlines() if line.startswith("data: ")]
+        assert payloads[-1] == "[DONE]", route
+        assert json.loads(payloads[-2])["error"]["code"] == "upstream_error", route
+        assert delivered_text(payloads[:-2]) == DELIVERED, route
+    records = flush(app) + flush(seed003.application)  # two apps, two usage buffers
+    assert [r["status_code"] for r in records] == [502, 502] and {r["surface"] for r in records} == {"voice", "seed003"}
