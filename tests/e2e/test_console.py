@@ -78,7 +78,8 @@ def test_console_is_served_with_history_fallback(stack, console_build):
 
 def test_studio_flow(stack, console_build, out_dir):
     """register → create app → configure → a streamed answer from the real model → stop a second
-    answer → publish (and the 375 px layout, and an expired session back to sign-in)."""
+    answer → publish (and the 375 px layout, and an expired session back to sign-in); then the
+    editor's tools card binds the clock (a URL fetcher without hosts refused first)."""
     result = run_flow(stack, out_dir, "studio")
     assert result["answer"].strip()
     with httpx.Client(base_url=stack.api_url, timeout=30) as client:
@@ -91,9 +92,12 @@ def test_studio_flow(stack, console_build, out_dir):
         assert draft["preset_prompt"].startswith("You are a friendly assistant")
         assert draft["model_config"]["parameters"]["max_tokens"] == 400 and draft["dialog_round"] == 3
         assert draft["long_term_memory"] == {"enable": True}
+        assert [(t["type"], t["provider"]["id"], t["tool"]["id"], t["tool"]["params"]) for t in draft["tools"]] == \
+            [("builtin_tool", "time", "current_time", {"default_timezone": "Europe/Paris"})]
         messages = client.get(f"/apps/{result['appId']}/conversations/messages", headers=headers).json()["data"]["list"]
         assert [m["status"] for m in messages][:2] == ["stop", "normal"], messages
     assert (out_dir / "studio-debug-chat.png").exists() and (out_dir / "studio-375px.png").exists()
+    assert (out_dir / "studio-tools-card.png").exists()
 
 
 def test_knowledge_flow(stack, console_build, out_dir, tmp_path):

@@ -159,6 +159,36 @@ const flows = {
     await page.waitForFunction((sel) => document.querySelector(sel)?.value.startsWith('You are a friendly assistant'),
       tid('prompt'))
 
+    // tools (after publishing: the debug chat above stays a plain chat): the clock and the URL
+    // fetcher from the picker; saving without allowed hosts is refused (422) with the error on
+    // the card; the fetcher removed, the clock's timezone set, the saved draft binds the clock
+    await page.locator(tid('add-tool')).click()
+    await page.locator(tid('add-tool-time-current_time')).click()
+    await page.locator(tid('add-tool-url_fetch-url_fetch')).click()
+    await page.locator(tid('tool-picker-done')).click()
+    const toolItem = (name) => page.locator(`${tid('tool-item')}[data-tool="${name}"]`)
+    const saveAnswer = () => page.waitForResponse((r) => r.url().endsWith(`/apps/${appId}/draft-app-config`)
+      && r.request().method() === 'POST')
+    let answered = saveAnswer()
+    await page.locator(tid('save-draft')).click()
+    assert((await answered).status() === 422, 'a URL fetcher without allowed hosts was saved')
+    await toolItem('url_fetch/url_fetch').locator(tid('tool-error')).filter({ hasText: 'allowed_hosts' }).waitFor()
+    await page.locator(tid('tools-card')).scrollIntoViewIfNeeded()
+    await shot(page, 'studio-tools-error')
+    await toolItem('url_fetch/url_fetch').locator(tid('tool-remove')).click()
+    await toolItem('time/current_time').locator(tid('tool-param-default_timezone')).fill('Europe/Paris')
+    answered = saveAnswer()
+    await page.locator(tid('save-draft')).click()
+    assert((await answered).status() === 200, 'the draft with the clock was not saved')
+    const tools = await page.evaluate(async (id) => {
+      const { access_token: token } = JSON.parse(localStorage.getItem('llmops.session'))
+      const r = await fetch(`/apps/${id}/draft-app-config`, { headers: { Authorization: `Bearer ${token}` } })
+      return (await r.json()).data.tools
+    }, appId)
+    assert(tools.length === 1 && tools[0].provider.id === 'time' && tools[0].tool.id === 'current_time'
+      && tools[0].tool.params.default_timezone === 'Europe/Paris', `the saved draft's tools: ${JSON.stringify(tools)}`)
+    await page.locator(tid('tools-card')).screenshot({ path: join(outDir, 'studio-tools-card.png'), animations: 'disabled' })
+
     await page.goto(`${base}/console/apps`)
     await page.locator(tid('app-card')).first().waitFor()
     await shot(page, 'studio-apps')
@@ -177,7 +207,7 @@ const flows = {
     await page.waitForURL(/\/console\/login\?expired=1/)
     await page.locator(tid('expired')).waitFor()
     await context.close()
-    return { email, appId, answer, stoppedAnswer }
+    return { email, appId, answer, stoppedAnswer, tools }
   },
 
   /** dataset → upload two files → progress to completed → hit test → bind → the answer shows sources. */

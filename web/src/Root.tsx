@@ -11,6 +11,7 @@ import NotFoundPage from './pages/NotFoundPage'
 
 // Pages load on first visit (ECharts only with the usage page).
 const AdminPage = lazy(() => import('./pages/AdminPage'))
+const ApiToolsPage = lazy(() => import('./pages/ApiToolsPage'))
 const AppEditorPage = lazy(() => import('./pages/AppEditorPage'))
 const AppsPage = lazy(() => import('./pages/AppsPage'))
 const DatasetPage = lazy(() => import('./pages/DatasetPage'))
@@ -34,6 +35,7 @@ export default function Root() {
           <Route path="/console" element={<RequireSession><Layout /></RequireSession>}>
             <Route path="apps" element={<AppsPage />} />
             <Route path="apps/:appId" element={<AppEditorPage />} />
+            <Route path="api-tools" element={<ApiToolsPage />} />
             <Route path="datasets" element={<DatasetsPage />} />
             <Route path="datasets/:datasetId" element={<DatasetPage />} />
             <Route path="datasets/:datasetId/documents/:documentId" element={<DocumentPage />} />

@@ -47,7 +47,7 @@ export interface DraftConfig {
   model_config: ModelConfig
   dialog_round: number
   preset_prompt: string
-  tools: unknown[]
+  tools: DraftTool[]
   workflows: unknown[]
   datasets: { id: string; name: string; icon: string; description: string }[]
   retrieval_config: RetrievalConfig
@@ -258,4 +258,70 @@ export interface PriceItem {
   kind: string
   input_price: number
   output_price: number
+}
+
+/** A builtin tool's param the app author sets (`GET /builtin-tools`). */
+export interface ToolParamSpec {
+  name: string
+  label: string
+  type: 'string' | 'number' | 'boolean' | 'select'
+  required: boolean
+  default: unknown
+  min: number | null
+  max: number | null
+  help: string
+  options: { value: string; label: string }[]
+}
+
+export interface BuiltinTool {
+  name: string
+  label: string
+  description: string
+  inputs: { name: string; description: string; required: boolean; type: string }[]
+  params: ToolParamSpec[]
+}
+
+/** `GET /builtin-tools` item. */
+export interface BuiltinProvider {
+  name: string
+  label: string
+  description: string
+  category: string
+  background: string
+  tools: BuiltinTool[]
+  created_at: number
+}
+
+/** `GET /builtin-tools/categories` item (`icon`: SVG source). */
+export interface ToolCategory {
+  category: string
+  name: string
+  icon: string
+}
+
+/** `GET /api-tools` item (header values masked). */
+export interface ApiToolProvider {
+  id: string
+  name: string
+  icon: string
+  description: string
+  openapi_schema: string
+  headers: { key: string; value: string }[]
+  tools: { id: string; name: string; description: string }[]
+  created_at: number
+}
+
+/** A tool bound to the draft as `GET /apps/:id/draft-app-config` answers it. */
+export interface DraftTool {
+  type: 'builtin_tool' | 'api_tool'
+  provider: { id: string; name: string; label: string; icon: string; description: string }
+  tool: { id: string; name: string; label: string; description: string; params: Record<string, unknown> }
+}
+
+/** A tool reference as the draft is saved: `{type, provider_id, tool_id, params}`. */
+export interface ToolRef {
+  type: 'builtin_tool' | 'api_tool'
+  provider_id: string
+  tool_id: string
+  params: Record<string, unknown>
 }

@@ -1,6 +1,6 @@
 import {
   ApiOutlined, AppstoreOutlined, BarChartOutlined, DatabaseOutlined, KeyOutlined, LogoutOutlined,
-  SafetyOutlined, WalletOutlined,
+  SafetyOutlined, ToolOutlined, WalletOutlined,
 } from '@ant-design/icons'
 import { Button, Dropdown, Layout as AntLayout, Menu, Spin, Tag } from 'antd'
 import { Suspense, useCallback, useEffect, useState } from 'react'
@@ -28,6 +28,7 @@ export default function Layout() {
   const items = [
     { key: 'apps', icon: <AppstoreOutlined />, label: <Link to="/console/apps">{t('Apps')}</Link> },
     { key: 'datasets', icon: <DatabaseOutlined />, label: <Link to="/console/datasets">{t('Knowledge')}</Link> },
+    { key: 'api-tools', icon: <ToolOutlined />, label: <Link to="/console/api-tools">{t('API tools')}</Link> },
     { key: 'keys', icon: <KeyOutlined />, label: <Link to="/console/keys">{t('API keys')}</Link> },
     { key: 'usage', icon: <BarChartOutlined />, label: <Link to="/console/usage">{t('Usage')}</Link> },
     { key: 'self-service', icon: <WalletOutlined />, label: <Link to="/console/self-service">{t('Key self-service')}</Link> },

@@ -7,10 +7,12 @@ import { useEffect, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { Link, useParams } from 'react-router-dom'
 import { api, ApiError, type Page } from '../api/client'
-import type { AppItem, Dataset, DraftConfig, Provider, PublishHistory } from '../api/types'
+import type { AppItem, BuiltinProvider, Dataset, DraftConfig, Provider, PublishHistory, ToolParamSpec } from '../api/types'
 import DebugChat from '../components/DebugChat'
 import { formatTime } from '../components/format'
 import { Loadable } from '../components/States'
+import { fromDraft, toRefs, toolErrors, type ToolEntry, type ToolErrors } from '../components/tools'
+import { ToolsField } from '../components/ToolsField'
 import { useLoad } from '../components/useLoad'
 
 /** A slider with its number beside it (one form value). */
@@ -42,6 +44,7 @@ interface EditorValues {
   retrieval_strategy: 'semantic' | 'full_text' | 'hybrid'
   k: number
   score: number
+  tools: ToolEntry[]
 }
 
 function toValues(d: DraftConfig): EditorValues {
@@ -56,6 +59,7 @@ function toValues(d: DraftConfig): EditorValues {
     retrieval_strategy: d.retrieval_config.retrieval_strategy,
     k: d.retrieval_config.k,
     score: d.retrieval_config.score,
+    tools: fromDraft(d.tools ?? []),
   }
 }
 
@@ -69,6 +73,7 @@ function toDraft(v: EditorValues) {
     long_term_memory: { enable: v.long_term_memory },
     datasets: v.datasets ?? [],
     retrieval_config: { retrieval_strategy: v.retrieval_strategy, k: v.k, score: v.score },
+    tools: toRefs(v.tools ?? []),
   }
 }
 
@@ -102,10 +107,14 @@ export default function AppEditorPage() {
   const [dirty, setDirty] = useState(false)
   const [saving, setSaving] = useState(false)
   const [versionsOpen, setVersionsOpen] = useState(false)
+  const [toolProblems, setToolProblems] = useState<ToolErrors | null>(null)
   const app = useLoad(() => api<AppItem>(`/apps/${appId}`), [appId])
   const draft = useLoad(() => api<DraftConfig>(`/apps/${appId}/draft-app-config`), [appId])
   const providers = useLoad(() => api<Provider[]>('/language-models'), [])
   const datasets = useLoad(() => api<Page<Dataset>>('/datasets', { query: { page_size: 50 } }), [])
+  const builtinTools = useLoad(() => api<BuiltinProvider[]>('/builtin-tools'), [])
+  const paramSpecs: Record<string, ToolParamSpec[]> = Object.fromEntries((builtinTools.data ?? [])
+    .flatMap((p) => p.tools.map((tool) => [`${p.name}/${tool.name}`, tool.params])))
   const versions = useLoad(() => versionsOpen
     ? api<Page<PublishHistory>>(`/apps/${appId}/publish-histories`, { query: { page_size: 50 } })
     : Promise.resolve(undefined), [appId, versionsOpen])
@@ -141,11 +150,13 @@ export default function AppEditorPage() {
     try {
       const saved = await api<DraftConfig>(`/apps/${appId}/draft-app-config`, { method: 'POST', body: toDraft(values) })
       setDirty(false)
+      setToolProblems(null)
       message.success(t('Draft saved'))
       draft.reload()
       return saved
     } catch (e) {
       if (e instanceof ApiError && e.status === 422) {
+        setToolProblems(toolErrors(e.data))
         message.error(`${t('Not saved')}: ${e.message}`)
       } else message.error(String((e as Error).message))
       throw e
@@ -156,8 +167,13 @@ export default function AppEditorPage() {
   const saveIfDirty = async () => { if (dirty) await save() }
 
   const publish = async () => {
-    await saveIfDirty()
-    await api(`/apps/${appId}/publish`, { method: 'POST' })
+    await saveIfDirty() // a failed save has shown its error
+    try {
+      await api(`/apps/${appId}/publish`, { method: 'POST' })
+    } catch (e) {
+      message.error(`${t('Not published')}: ${(e as Error).message}`)
+      throw e
+    }
     message.success(t('Published'))
     app.reload()
     versions.reload()
@@ -191,14 +207,18 @@ export default function AppEditorPage() {
               <Button>{t('Unpublish')}</Button>
             </Popconfirm>
           )}
-          <Button icon={<SaveOutlined />} onClick={() => void save()} loading={saving} data-testid="save-draft">{t('Save')}</Button>
-          <Button type="primary" onClick={() => void publish()} data-testid="publish">{t('Publish')}</Button>
+          <Button icon={<SaveOutlined />} onClick={() => save().catch(() => undefined)} loading={saving} data-testid="save-draft">{t('Save')}</Button>
+          <Button type="primary" onClick={() => publish().catch(() => undefined)} data-testid="publish">{t('Publish')}</Button>
         </Space>
       </div>
       <Loadable loading={draft.loading} error={draft.error ?? app.error} onRetry={draft.reload} empty={!draft.data}>
         <div className="editor-grid">
           <div>
-            <Form name="editor" form={form} layout="vertical" onValuesChange={() => setDirty(true)} data-testid="editor-form">
+            <Form name="editor" form={form} layout="vertical" onValuesChange={(changed: Partial<EditorValues>) => {
+              setDirty(true)
+              // the last save's tool errors stand until the tools change (an index may no longer match)
+              if (changed.tools) setToolProblems(null)
+            }} data-testid="editor-form">
               <Card size="small" title={t('Prompt')} style={{ marginBottom: 16 }}>
                 <Form.Item name="preset_prompt" rules={[{ max: 2000 }]} style={{ marginBottom: 8 }}>
                   <Input.TextArea rows={6} placeholder={t('You are a helpful assistant…')} data-testid="prompt" />
@@ -245,6 +265,17 @@ export default function AppEditorPage() {
                     <Form.Item name="score" label={t('Minimum score')}><InputNumber min={0} max={0.99} step={0.05} /></Form.Item>
                   </Space>
                 </>}
+              </Card>
+              <Card size="small" title={t('Tools')} style={{ marginBottom: 16 }} data-testid="tools-card"
+                className={toolProblems ? 'card-invalid' : undefined}
+                extra={<Link to="/console/api-tools">{t('API tools')}</Link>}>
+                <Form.Item name="tools" style={{ marginBottom: 0 }}
+                  validateStatus={toolProblems ? 'error' : undefined}
+                  help={toolProblems && Object.keys(toolProblems.byIndex).length > 0
+                    ? <span data-testid="tools-error">{t('Some tools are not configured correctly: see the messages above')}</span>
+                    : undefined}>
+                  <ToolsField specs={paramSpecs} errors={toolProblems} />
+                </Form.Item>
               </Card>
               <Card size="small" title={t('Memory')} style={{ marginBottom: 16 }}>
                 <Form.Item name="long_term_memory" label={t('Long-term memory')} valuePropName="checked" style={{ marginBottom: 0 }}>
