@@ -100,6 +100,22 @@ def test_studio_flow(stack, console_build, out_dir):
     assert (out_dir / "studio-tools-card.png").exists()
 
 
+def test_api_tools_flow(stack, console_build, out_dir):
+    """API tools page: create a tool from a schema with a header (masked in the list) → bind its
+    operation in an app's tools card → the saved draft has it; deleted from the page, it is gone."""
+    secret = f"Bearer secret-{uuid.uuid4().hex[:12]}"
+    result = run_flow(stack, out_dir, "apitools", secret=secret)
+    assert result["bound"] == ["api_tool:Dictionary/Suggest"]
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        token = client.post("/auth/password-login", json={"email": result["email"], "password": "secret123"}) \
+            .json()["data"]["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api-tools", headers=headers).json()["data"]["list"] == []
+        draft = client.get(f"/apps/{result['appId']}/draft-app-config", headers=headers).json()["data"]
+        assert draft["tools"] == []  # the deleted tool's reference is dropped
+    assert (out_dir / "api-tools-list.png").exists() and (out_dir / "api-tool-bound.png").exists()
+
+
 def test_knowledge_flow(stack, console_build, out_dir, tmp_path):
     """dataset → upload two files → progress reaches completed → hit test finds a known sentence →
     bind to an app → the debug answer shows its sources."""

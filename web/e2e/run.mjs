@@ -165,6 +165,7 @@ const flows = {
     await page.locator(tid('add-tool')).click()
     await page.locator(tid('add-tool-time-current_time')).click()
     await page.locator(tid('add-tool-url_fetch-url_fetch')).click()
+    await shot(page, 'studio-tool-picker')
     await page.locator(tid('tool-picker-done')).click()
     const toolItem = (name) => page.locator(`${tid('tool-item')}[data-tool="${name}"]`)
     const saveAnswer = () => page.waitForResponse((r) => r.url().endsWith(`/apps/${appId}/draft-app-config`)
@@ -172,7 +173,7 @@ const flows = {
     let answered = saveAnswer()
     await page.locator(tid('save-draft')).click()
     assert((await answered).status() === 422, 'a URL fetcher without allowed hosts was saved')
-    await toolItem('url_fetch/url_fetch').locator(tid('tool-error')).filter({ hasText: 'allowed_hosts' }).waitFor()
+    await toolItem('url_fetch/url_fetch').locator(tid('tool-error')).filter({ hasText: 'Allowed hosts: required' }).waitFor()
     await page.locator(tid('tools-card')).scrollIntoViewIfNeeded()
     await shot(page, 'studio-tools-error')
     await toolItem('url_fetch/url_fetch').locator(tid('tool-remove')).click()
@@ -208,6 +209,57 @@ const flows = {
     await page.locator(tid('expired')).waitFor()
     await context.close()
     return { email, appId, answer, stoppedAnswer, tools }
+  },
+
+  /** API tools page: create one from the example schema with a masked header → bind its
+   * operation in a new app's tools card → save; then delete it from the page. */
+  async apitools() {
+    const context = await newContext()
+    const page = await newPage(context)
+    const email = await register(page)
+    await page.goto(`${base}/console/api-tools`)
+    await page.getByText('No API tools yet').waitFor()
+    await page.locator(tid('create-api-tool')).click()
+    const form = page.locator(tid('create-api-tool-form'))
+    await form.getByLabel('Name').fill('Dictionary')
+    await form.getByLabel('Icon URL').fill(`${base}/builtin-tools/calculator/icon`)
+    await form.getByRole('button', { name: 'Insert an example' }).click()
+    await form.locator(tid('validate-schema')).click()
+    await form.locator(tid('schema-check')).filter({ hasText: 'Valid: 1 tools (Suggest)' }).waitFor()
+    await form.getByRole('button', { name: 'Add header' }).click()
+    await form.getByPlaceholder('Header name').fill('Authorization')
+    await form.getByPlaceholder('Value').fill(cfg.secret)
+    await shot(page, 'api-tools-create')
+    await page.getByRole('button', { name: 'Create', exact: true }).click()
+    const row = page.locator(`${tid('api-tools-table')} tr`).filter({ hasText: 'Dictionary' })
+    await row.getByText('Suggest').waitFor()
+    const listed = await row.innerText()
+    assert(listed.includes('Authorization') && !listed.includes(cfg.secret), `the header is not masked: ${listed}`)
+    await shot(page, 'api-tools-list')
+
+    const appId = await createApp(page, 'Dictionary helper')
+    await page.locator(tid('add-tool')).click()
+    await page.locator(tid('tool-picker')).getByRole('tab', { name: 'API tools' }).click()
+    await page.locator(tid('add-tool-api-Suggest')).click()
+    await page.locator(tid('tool-picker-done')).click()
+    await page.locator(`${tid('tool-item')} >> text=Suggest`).waitFor()
+    const answered = page.waitForResponse((r) => r.url().endsWith(`/apps/${appId}/draft-app-config`)
+      && r.request().method() === 'POST')
+    await page.locator(tid('save-draft')).click()
+    assert((await answered).status() === 200, 'the draft with the API tool was not saved')
+    await page.locator(tid('tools-card')).screenshot({ path: join(outDir, 'api-tool-bound.png'), animations: 'disabled' })
+    const bound = await page.evaluate(async (id) => {
+      const { access_token: token } = JSON.parse(localStorage.getItem('llmops.session'))
+      const r = await fetch(`/apps/${id}/draft-app-config`, { headers: { Authorization: `Bearer ${token}` } })
+      return (await r.json()).data.tools.map((t) => `${t.type}:${t.provider.name}/${t.tool.name}`)
+    }, appId)
+
+    await page.goto(`${base}/console/api-tools`)
+    await page.locator(tid('delete-api-tool')).click()
+    await page.locator('.ant-popconfirm').getByRole('button', { name: 'OK' }).click()
+    await page.getByText('No API tools yet').waitFor()
+    await context.close()
+    return { email, appId, bound }
   },
 
   /** dataset → upload two files → progress to completed → hit test → bind → the answer shows sources. */

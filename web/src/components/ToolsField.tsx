@@ -11,19 +11,25 @@ import { Loadable } from './States'
 import { apiEntry, builtinEntry, builtinIcon, toolKey, type ToolEntry, type ToolErrors } from './tools'
 import { useLoad } from './useLoad'
 
-function ParamInput({ spec, value, onChange }: { spec: ToolParamSpec; value: unknown; onChange: (v: unknown) => void }) {
+function ParamInput({ spec, value, onChange, invalid }: {
+  spec: ToolParamSpec
+  value: unknown
+  onChange: (v: unknown) => void
+  invalid: boolean
+}) {
   const testid = `tool-param-${spec.name}`
+  const status = invalid ? 'error' : undefined
   if (spec.type === 'number') {
-    return <InputNumber size="small" min={spec.min ?? undefined} max={spec.max ?? undefined} data-testid={testid}
+    return <InputNumber size="small" min={spec.min ?? undefined} max={spec.max ?? undefined} data-testid={testid} status={status}
       value={typeof value === 'number' ? value : null} onChange={(v) => onChange(v ?? undefined)} />
   }
   if (spec.type === 'boolean') return <Switch size="small" checked={!!value} onChange={onChange} data-testid={testid} />
   if (spec.type === 'select') {
-    return <Select size="small" style={{ minWidth: 180 }} value={value as string} onChange={onChange} data-testid={testid}
+    return <Select size="small" style={{ minWidth: 180 }} value={value as string} onChange={onChange} data-testid={testid} status={status}
       options={spec.options.map((o) => ({ label: o.label, value: o.value }))} />
   }
   return <Input size="small" value={(value as string) ?? ''} onChange={(e) => onChange(e.target.value)} data-testid={testid}
-    placeholder={spec.help} status={spec.required && !value ? 'warning' : undefined} style={{ maxWidth: 320 }} />
+    placeholder={spec.help} status={status ?? (spec.required && !value ? 'warning' : undefined)} style={{ maxWidth: 320 }} />
 }
 
 /** The app's tools (a form value: `ToolEntry[]`): each with its params form and remove; `specs` maps
@@ -48,6 +54,9 @@ export function ToolsField({ value = [], onChange, specs, errors }: {
         : <List size="small" dataSource={value} data-testid="tool-list" renderItem={(entry, i) => {
             const params = entry.type === 'builtin_tool' ? specs[`${entry.provider_id}/${entry.tool_id}`] ?? [] : []
             const problems = errors?.byIndex[i] ?? []
+            // `params.allowed_hosts: required` goes under that param's input, named by its label
+            const paramProblem = (name: string) => problems.find((m) => m.startsWith(`params.${name}: `))
+            const others = problems.filter((m) => !params.some((p) => m.startsWith(`params.${p.name}: `)))
             return (
               <List.Item data-testid="tool-item" data-tool={`${entry.provider_id}/${entry.tool_id}`}
                 actions={[<Button key="rm" type="text" danger size="small" icon={<DeleteOutlined />} aria-label={t('Remove')}
@@ -61,10 +70,13 @@ export function ToolsField({ value = [], onChange, specs, errors }: {
                     {params.map((p) => (
                       <div key={p.name} className="tool-param">
                         <Typography.Text>{t(p.label)}{p.required && <span className="required-mark"> *</span>}</Typography.Text>
-                        <ParamInput spec={p} value={entry.params[p.name]} onChange={(v) => setParam(i, p.name, v)} />
+                        <ParamInput spec={p} value={entry.params[p.name]} onChange={(v) => setParam(i, p.name, v)}
+                          invalid={!!paramProblem(p.name)} />
+                        {paramProblem(p.name) && <Typography.Text type="danger" data-testid="tool-error">
+                          {t(p.label)}: {paramProblem(p.name)!.slice(`params.${p.name}: `.length)}</Typography.Text>}
                       </div>
                     ))}
-                    {problems.map((msg) => (
+                    {others.map((msg) => (
                       <div key={msg}><Typography.Text type="danger" data-testid="tool-error">{msg}</Typography.Text></div>
                     ))}
                   </>} />

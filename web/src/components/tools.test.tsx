@@ -84,7 +84,7 @@ describe('ToolsField', () => {
       errors={{ general: [], byIndex: { 1: ['params.allowed_hosts: required'] } }} />)
     const items = screen.getAllByTestId('tool-item')
     expect(items.map((i) => i.dataset.tool)).toEqual(['time/current_time', 'url_fetch/url_fetch'])
-    expect(items[1].textContent).toContain('params.allowed_hosts: required')
+    expect(items[1].textContent).toContain('Allowed hosts: required')
     expect(items[0].textContent).not.toContain('required')
 
     fireEvent.change(screen.getByTestId('tool-param-allowed_hosts'), { target: { value: 'intranet.example' } })

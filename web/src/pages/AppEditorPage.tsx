@@ -269,13 +269,12 @@ export default function AppEditorPage() {
               <Card size="small" title={t('Tools')} style={{ marginBottom: 16 }} data-testid="tools-card"
                 className={toolProblems ? 'card-invalid' : undefined}
                 extra={<Link to="/console/api-tools">{t('API tools')}</Link>}>
-                <Form.Item name="tools" style={{ marginBottom: 0 }}
-                  validateStatus={toolProblems ? 'error' : undefined}
-                  help={toolProblems && Object.keys(toolProblems.byIndex).length > 0
-                    ? <span data-testid="tools-error">{t('Some tools are not configured correctly: see the messages above')}</span>
-                    : undefined}>
+                <Form.Item name="tools" style={{ marginBottom: 0 }}>
                   <ToolsField specs={paramSpecs} errors={toolProblems} />
                 </Form.Item>
+                {toolProblems && Object.keys(toolProblems.byIndex).length > 0 && (
+                  <Typography.Paragraph type="danger" style={{ margin: '8px 0 0' }} data-testid="tools-error">
+                    {t('Some tools are not configured correctly: see the messages above')}</Typography.Paragraph>)}
               </Card>
               <Card size="small" title={t('Memory')} style={{ marginBottom: 16 }}>
                 <Form.Item name="long_term_memory" label={t('Long-term memory')} valuePropName="checked" style={{ marginBottom: 0 }}>
