@@ -111,6 +111,7 @@ def fault_stack(profile, tmp_path_factory, netguard_log, fault_llm):
         "INDEXING_LEASE_S": "3",
         "MEMORY_LEASE_S": "3",
         "INDEXING_RETRY_DELAY_S": "2",
+        "INDEXING_MAX_ATTEMPTS": "2",
         "EMBEDDING_BATCH_SIZE": "4",  # small batches: kills land mid-document
         "EMBEDDING_PRICE": "0.01",  # every embedding call is metered: duplicated work shows in the usage log
         "NEW_ACCOUNT_CREDIT": "10000000",

@@ -137,3 +137,32 @@ def test_worker_killed_mid_fold_with_a_backlog(fault_stack, fault_llm, api, auth
     assert sorted(v for (v,) in versions) == [1] * rounds  # each round folded exactly once
     # one model call per round, plus at most the calls the kill interrupted
     assert rounds <= folds() <= rounds + POOL, folds()
+
+
+def test_a_document_that_keeps_killing_its_worker_stops(fault_stack, api, auth_headers):
+    """The worker dies (kill -9) each time it parses one document: after INDEXING_MAX_ATTEMPTS (2
+    here) the document stops in error saying so, instead of being re-dispatched forever."""
+    stack = fault_stack
+    dataset_id = api.post("/datasets", json={"name": f"poison-{uuid.uuid4().hex[:6]}"}, headers=auth_headers).json()["data"]["id"]
+    file_id = api.post("/upload-files", files={"file": ("poison.pdf", slow_pdf())},
+                       headers=auth_headers).json()["data"]["id"]
+    created = api.post(f"/datasets/{dataset_id}/documents", json={"upload_file_ids": [file_id]}, headers=auth_headers)
+    document_id, batch = created.json()["data"]["documents"][0]["id"], created.json()["data"]["batch"]
+
+    def document() -> dict:
+        return api.get(f"/datasets/{dataset_id}/documents/{document_id}", headers=auth_headers).json()["data"]
+
+    def progress() -> dict:
+        return api.get(f"/datasets/{dataset_id}/documents/batch/{batch}", headers=auth_headers).json()["data"][0]
+
+    started = 0
+    for _attempt in range(2):  # a new run has started parsing (a later processing_started_at): kill it
+        run = wait_until(lambda started=started: (p := progress())["status"] == "parsing"
+                         and p["processing_started_at"] > started and p, timeout=120, interval=0.1)
+        started = run["processing_started_at"]
+        stack.kill("worker")
+        time.sleep(4)  # past the dead run's 3 s lease: the restarted worker takes the document again
+        stack.start_worker(concurrency=POOL)
+    stopped = wait_until(lambda: (d := document())["status"] in ("completed", "error") and d, timeout=120)
+    assert stopped["status"] == "error", stopped
+    assert "after 2 attempts" in stopped["error"] and "parsing" in stopped["error"]
