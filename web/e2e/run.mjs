@@ -194,7 +194,7 @@ const flows = {
     await page.locator(tid('app-card')).first().waitFor()
     await shot(page, 'studio-apps')
     await page.setViewportSize({ width: 375, height: 800 })
-    for (const path of ['/console/apps', '/console/keys', '/console/usage', '/console/datasets', '/console/self-service',
+    for (const path of ['/console/apps', '/console/api-tools', '/console/keys', '/console/usage', '/console/datasets', '/console/self-service',
       `/console/apps/${appId}`]) {
       await page.goto(`${base}${path}`)
       await page.waitForLoadState('networkidle')
