@@ -33,6 +33,16 @@ def _share_cores(sender=None, **_kwargs) -> None:
 
 @worker_ready.connect
 def _redispatch_pending_work(**_kwargs) -> None:
+    """Re-queue what the database says is pending, now and once more when the claims a killed
+    worker left can have expired: a worker restarted right after the kill finds its predecessor's
+    leases still live, and beat's next run may be a minute away (or beat may not run at all)."""
+    from llmops.tasks import maintenance
+
+    config = flask_app.config
     with flask_app.app_context():
         memory_service.redispatch_pending()
         indexing_service.redispatch_stuck()
+    memory_delay = max(config["MEMORY_LEASE_S"], config["MEMORY_REDISPATCH_AFTER_S"]) + 1
+    document_delay = max(config["INDEXING_LEASE_S"], config["DOCUMENT_STUCK_AFTER_S"]) + 1
+    maintenance.redispatch_pending_memory.apply_async(countdown=memory_delay)
+    maintenance.redispatch_stuck_documents.apply_async(countdown=document_delay)

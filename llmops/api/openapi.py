@@ -241,9 +241,10 @@ def _responses(family: str, path: str, endpoint: str, method: str, facts: ViewFa
     if content:
         success["content"] = content
     responses = {"200": success}
-    if method == "post" and family == "envelope":
-        responses["201"] = {"description": "created", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Envelope"}}}}
+    if method == "post":
+        responses["201"] = {"description": "created"}
+        if "application/json" in content:
+            responses["201"]["content"] = {"application/json": content["application/json"]}
     if family != "plain":
         error = {"description": "an error in this surface's error shape",
                  "content": {"application/json": {"schema": _error_schema(family)}}}
