@@ -75,6 +75,7 @@ run: migrate web
 
 test: install web browser
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(MAKE) test-web
 	$(MAKE) test-embedded
 	$(MAKE) test-services
@@ -97,3 +98,4 @@ clean:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports

@@ -15,7 +15,8 @@ import os
 from celery.signals import worker_init, worker_ready
 
 from llmops import create_app
-from llmops.services import indexing_service, memory_service
+from llmops.services.knowledge import indexing_service
+from llmops.services.studio import memory_service
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]

@@ -47,8 +47,8 @@ def build_corpus(workdir: Path, env: dict, segments: int) -> tuple[str, str]:
     with app.app_context():
         from llmops.extensions import db
         from llmops.models import Account, UploadFile
-        from llmops.services import account_service
-        from llmops.services.rag_runtime import get_embedding_model
+        from llmops.services.core import account_service
+        from llmops.services.knowledge.rag_runtime import get_embedding_model
 
         rng = np.random.default_rng(5)  # B5's corpus: its cached vectors are reused
         texts = sentences(segments, vocabulary(20000, rng), rng)
@@ -67,7 +67,7 @@ def build_corpus(workdir: Path, env: dict, segments: int) -> tuple[str, str]:
 def floor_system_prompt(records: list[dict]) -> str:
     """The system prompt the product builds for this turn (preset, memory, retrieved context)."""
     from llmops.providers.tokens import estimate_messages_tokens
-    from llmops.services.chat_service import CONTEXT_SAFETY_MARGIN, context_block
+    from llmops.services.studio.chat_service import CONTEXT_SAFETY_MARGIN, context_block
 
     system = f"{PRESET}\n\nSummary of the conversation so far (long-term memory):\n{SUMMARY}"
     budget = int(4096 * (1 - CONTEXT_SAFETY_MARGIN)) - MAX_TOKENS

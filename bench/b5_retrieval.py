@@ -59,8 +59,8 @@ def build_dataset(account_id: uuid.UUID, upload_id: uuid.UUID, name: str, texts:
     (segment rows, ``write_postings``, ``VectorStore.upsert``) → (dataset id, segment ids)."""
     from llmops.extensions import db
     from llmops.models import Dataset, Document, Segment
-    from llmops.services import indexing_service
-    from llmops.services.rag_runtime import get_vector_store
+    from llmops.services.knowledge import indexing_service
+    from llmops.services.knowledge.rag_runtime import get_vector_store
 
     dataset = Dataset(account_id=account_id, name=name)
     db.session.add(dataset)
@@ -107,8 +107,8 @@ def run(sizes: list[int], queries: int) -> dict:
 
             from llmops.extensions import db
             from llmops.models import Account, Dataset, UploadFile
-            from llmops.services import retrieval_service
-            from llmops.services.rag_runtime import get_embedding_model
+            from llmops.services.knowledge import retrieval_service
+            from llmops.services.knowledge.rag_runtime import get_embedding_model
 
             upgrade()
             model = get_embedding_model()

@@ -11,16 +11,9 @@ from marshmallow import ValidationError
 
 from llmops.errors import AppError
 from llmops.schemas.account import validate_password
-from llmops.services import (
-    account_service,
-    api_key_service,
-    balance_service,
-    billing_service,
-    invite_service,
-    memory_service,
-    model_service,
-    redeem_service,
-)
+from llmops.services.core import account_service, balance_service, invite_service, model_service
+from llmops.services.gateway import api_key_service, billing_service, redeem_service
+from llmops.services.studio import memory_service
 
 llmops_cli = AppGroup("llmops", help="llmops administration commands.")
 
@@ -179,7 +172,7 @@ def reconcile_usage() -> None:
     write usage rows lost from a buffer, correct the Redis ledger's drift. Prints its counts (JSON)."""
     import json
 
-    from llmops.services import usage_service
+    from llmops.services.core import usage_service
 
     click.echo(json.dumps(usage_service.reconcile()))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from llmops.extensions import db
 from llmops.models import Account
-from llmops.services import account_service, balance_service, model_service, usage_service
+from llmops.services.core import account_service, balance_service, model_service, usage_service
 
 PRICED = "priced-model"
 FAKE_CALL_COST = 11 * 1 + 4 * 2

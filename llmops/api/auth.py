@@ -10,7 +10,7 @@ from flask import current_app, request
 from flask_jwt_extended import JWTManager, get_jwt_identity
 
 from llmops.api.error_handlers import forbidden_response, unauthorized_response
-from llmops.services import account_service
+from llmops.services.core import account_service
 
 
 def api_key_bucket() -> str:

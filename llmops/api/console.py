@@ -17,7 +17,7 @@ from werkzeug.exceptions import NotFound
 
 from llmops.api import error_handlers
 from llmops.api.responses import envelope, ok
-from llmops.services import account_service
+from llmops.services.core import account_service
 
 bp = Blueprint("console", __name__)
 

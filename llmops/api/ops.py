@@ -14,7 +14,8 @@ from jwt import PyJWTError
 
 from llmops import metrics
 from llmops.errors import AppError, UnauthorizedError
-from llmops.services import account_service, health_service, metrics_service
+from llmops.services.core import account_service
+from llmops.services.ops import health_service, metrics_service
 
 bp = Blueprint("ops", __name__)
 

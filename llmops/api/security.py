@@ -24,7 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from llmops.api import error_handlers
 from llmops.errors import InvalidApiKeyError, ValidateError
 from llmops.extensions import limiter
-from llmops.services import api_key_service
+from llmops.services.gateway import api_key_service
 
 KEY_AUTH_BLUEPRINTS = ("openai", "voice_engine", "caiqi", "selfservice")
 KEY_AUTH_ENDPOINTS = ("course.openapi_chat",)  # key routes in a JWT blueprint; others are learnt at their first refusal

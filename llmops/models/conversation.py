@@ -72,7 +72,7 @@ class Message(IdMixin, TimestampMixin, Base):
     retrieval_records: Mapped[list | None] = mapped_column(sa.JSON)
     memory_status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="none")
     memory_folded_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
-    # The claim of the fold working on this round (``llmops.services.claims``).
+    # The claim of the fold working on this round (``llmops.services.core.claims``).
     claimed_by: Mapped[str | None] = mapped_column(sa.String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
@@ -83,7 +83,7 @@ class ModelConversation(Base):
 
     ``id`` is the integer ``conversation_id`` seed 000's clients use: allocated by the database, so
     two conversations never share one (the seed drew random six-digit numbers). The upstream API
-    key a client may give is kept only encrypted (``llmops.services.secret_box``); ``api_key_hint``
+    key a client may give is kept only encrypted (``llmops.services.core.secret_box``); ``api_key_hint``
     is its masked form for display.
     """
 

@@ -74,7 +74,7 @@ class Document(IdMixin, TimestampMixin, Base):
     completed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
-    # The claim of the indexing run working on it (``llmops.services.claims``): who, until when
+    # The claim of the indexing run working on it (``llmops.services.core.claims``): who, until when
     # (renewed while it works), and how many runs in a row ended without releasing it (crashed).
     claimed_by: Mapped[str | None] = mapped_column(sa.String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)

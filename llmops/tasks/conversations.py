@@ -7,7 +7,7 @@ import uuid
 from celery import shared_task
 
 from llmops.providers.errors import ProviderError
-from llmops.services import conversation_service
+from llmops.services.studio import conversation_service
 
 
 @shared_task(name="llmops.tasks.conversations.auto_name", autoretry_for=(ProviderError,), retry_backoff=5,

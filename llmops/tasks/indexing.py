@@ -6,7 +6,7 @@ import uuid
 
 from celery import shared_task
 
-from llmops.services import dataset_service, indexing_service
+from llmops.services.knowledge import dataset_service, indexing_service
 
 
 @shared_task(name="llmops.tasks.indexing.index_document")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from llmops.services import memory_service
+from llmops.services.studio import memory_service
 
 
 @shared_task(name="llmops.tasks.maintenance.redispatch_pending_memory")
@@ -23,7 +23,7 @@ def purge_expired_state() -> int:
 @shared_task(name="llmops.tasks.maintenance.redispatch_stuck_documents")
 def redispatch_stuck_documents() -> int:
     """Queue again documents stuck in a pipeline stage (e.g. their worker was killed)."""
-    from llmops.services import indexing_service
+    from llmops.services.knowledge import indexing_service
 
     return indexing_service.redispatch_stuck()
 
@@ -31,14 +31,14 @@ def redispatch_stuck_documents() -> int:
 @shared_task(name="llmops.tasks.maintenance.sweep_index_orphans")
 def sweep_index_orphans() -> dict:
     """Remove vectors, collections, postings and parsed files a crash left behind (beat, hourly)."""
-    from llmops.services import index_sweeper
+    from llmops.services.ops import index_sweeper
 
     return index_sweeper.sweep()
 
 
 @shared_task(name="llmops.tasks.maintenance.sweep_orphan_files")
 def sweep_orphan_files() -> int:
-    """Delete stored files (uploads, parsed text) no record needs any more (``llmops.services.stored_files``)."""
-    from llmops.services import stored_files
+    """Delete stored files (uploads, parsed text) no record needs any more (``llmops.services.knowledge.stored_files``)."""
+    from llmops.services.knowledge import stored_files
 
     return stored_files.sweep_orphans()

@@ -7,7 +7,7 @@ import uuid
 from celery import shared_task
 
 from llmops.providers.errors import ProviderError
-from llmops.services import memory_service
+from llmops.services.studio import memory_service
 
 
 @shared_task(

@@ -6,7 +6,8 @@ from celery import shared_task
 from sqlalchemy.exc import DBAPIError
 
 from llmops.extensions import db
-from llmops.services import billing_service, usage_service
+from llmops.services.core import usage_service
+from llmops.services.gateway import billing_service
 
 
 @shared_task(name="llmops.tasks.usage.write_usage", autoretry_for=(DBAPIError,), retry_backoff=1,

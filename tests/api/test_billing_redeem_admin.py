@@ -8,7 +8,7 @@ from datetime import timedelta
 from llmops.extensions import db
 from llmops.models import Account, UsageDaily, UsageLog
 from llmops.models.base import utcnow
-from llmops.services import billing_service, redeem_service
+from llmops.services.gateway import billing_service, redeem_service
 from tests.api.test_api_keys import new_key
 from tests.api.test_gateway import MODEL, flush, sdk
 from tests.conftest import register

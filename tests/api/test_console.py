@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from llmops.services import usage_service
+from llmops.services.core import usage_service
 from tests.conftest import register
 
 INDEX = "<!doctype html><div id=\"root\"></div><script src=\"/assets/app-1.js\"></script>"

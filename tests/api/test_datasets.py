@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from llmops.services import indexing_service
+from llmops.services.knowledge import indexing_service
 from tests.fixtures.files import corpus, pdf_bytes, zip_bomb_docx
 
 
@@ -99,7 +99,7 @@ def test_reindexing_is_idempotent(app, client, auth):
         row.status = "splitting"  # as if redelivered after the split
         db.session.commit()
         indexing_service.index_document(row.id)
-        from llmops.services.rag_runtime import get_vector_store
+        from llmops.services.knowledge.rag_runtime import get_vector_store
         collection = get_vector_store()._collection(uuid.UUID(dataset_id))
         assert collection.count() == before["segment_count"]
     after = client.get(f"/datasets/{dataset_id}/documents/{document_id}", headers=auth).get_json()["data"]
@@ -269,7 +269,7 @@ def test_vectors_live_in_the_configured_chroma(app, client, auth, profile):
 def test_search_structures_follow_every_change(app, client, auth):
     """The full-text snapshot is rebuilt and the vector moved on each change, not just filtered at
     load time: a record disabled then enabled again must come back with every strategy."""
-    from llmops.services.rag_runtime import get_fulltext_cache, get_vector_store
+    from llmops.services.knowledge.rag_runtime import get_fulltext_cache, get_vector_store
 
     dataset_id = new_dataset(client, auth)
     created = index_files(app, client, auth, dataset_id, {"z.txt": b"Zebras have black and white stripes.",
@@ -306,8 +306,8 @@ def test_another_process_sees_changes_at_once(app, client, auth):
     database notices a change made through the first one."""
     from config import TestingConfig
     from llmops import create_app
-    from llmops.services import retrieval_service
-    from llmops.services.rag_runtime import get_fulltext_cache
+    from llmops.services.knowledge import retrieval_service
+    from llmops.services.knowledge.rag_runtime import get_fulltext_cache
 
     dataset_id = new_dataset(client, auth)
     created = index_files(app, client, auth, dataset_id, {"o.txt": b"Octopuses have three hearts."})

@@ -73,7 +73,7 @@ def test_seed000_usernames_differing_in_case_are_two_accounts(client):
 def test_indexing_waits_while_the_embedding_provider_is_down(app, client, auth, broken_embeddings, monkeypatch):
     from llmops.extensions import db
     from llmops.models import Document
-    from llmops.services import indexing_service
+    from llmops.services.knowledge import indexing_service
 
     queued = []
     monkeypatch.setattr(indexing_service, "dispatch", lambda i, countdown=None: queued.append((i, countdown)))

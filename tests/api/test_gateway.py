@@ -11,7 +11,7 @@ import yaml
 
 from llmops.extensions import db
 from llmops.models import ApiKey, UsageLog
-from llmops.services import usage_service
+from llmops.services.core import usage_service
 from tests.api.test_api_keys import new_key
 from tests.fakes.upstream import FakeUpstream
 from tests.money import FAKE_CALL_COST, balance, grant
@@ -149,7 +149,7 @@ def test_models_and_embeddings(app, key):
 def test_client_going_away_settles_the_reservation(app, auth, key, fake, priced):
     """Closing the response before the end (what the server does when the client disconnects)
     releases the unused reservation and records the request as stopped."""
-    from llmops.services import api_key_service, gateway_service
+    from llmops.services.gateway import api_key_service, gateway_service
 
     grant(app, auth["X-Email"], 10_000)
     with app.test_request_context(headers={"Authorization": f"Bearer {key['key']}"}):

@@ -11,7 +11,7 @@ from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 
 from llmops.extensions import db
 from llmops.models import ProviderOverride
-from llmops.services import model_service
+from llmops.services.core import model_service
 from tests.api.test_api_keys import new_key
 from tests.api.test_gateway import flush
 from tests.money import balance, grant

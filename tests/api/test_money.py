@@ -11,7 +11,8 @@ import pytest
 
 from llmops.extensions import db
 from llmops.models import Account, AccountLedger, UsageLog
-from llmops.services import memory_service, redeem_service
+from llmops.services.gateway import redeem_service
+from llmops.services.studio import memory_service
 from tests.api.compat.test_seed000 import events, seed_user
 from tests.api.test_api_keys import new_key
 from tests.api.test_gateway import flush
@@ -212,7 +213,7 @@ def test_seed000_chat_is_charged_unless_the_user_brings_a_key(app, client, price
 
 
 def test_a_key_may_hold_only_max_streams_open(app, client, auth, fake):
-    from llmops.services import api_key_service, gateway_service
+    from llmops.services.gateway import api_key_service, gateway_service
 
     key = new_key(client, auth, max_streams=1)
     body = {"model": "smollm2-135m", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
@@ -312,7 +313,8 @@ def test_priced_embeddings_of_indexing_and_retrieval_are_metered(app, client, au
 
 def test_ai_helpers_and_conversation_titles_are_metered(app, client, auth, priced, fake):
     from llmops.errors import QuotaExceededError
-    from llmops.services import chat_service, conversation_service, model_service
+    from llmops.services.core import model_service
+    from llmops.services.studio import chat_service, conversation_service
 
     owner = uuid.UUID(account_id(app, auth["X-Email"]))
     messages = [{"role": "user", "content": "Suggest something."}]

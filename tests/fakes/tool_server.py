@@ -138,7 +138,7 @@ def tool_model(app, fake, monkeypatch):
     ``zhipu/glm-4-flash`` (``tool_call`` listed, price 0) with a key set and its base URL on the fake."""
     from llmops.extensions import db
     from llmops.models import ProviderOverride
-    from llmops.services import model_service
+    from llmops.services.core import model_service
 
     monkeypatch.setitem(app.config, "PROVIDER_API_KEYS", {**app.config["PROVIDER_API_KEYS"],
                                                           "ZHIPU_API_KEY": "sk-zhipu-test"})

@@ -17,7 +17,7 @@ from config import TestingConfig, celery_settings
 from llmops import create_app
 from llmops.extensions import db
 from llmops.models import ApiKey, UsageLog
-from llmops.services import metering, model_service, usage_service
+from llmops.services.core import metering, model_service, usage_service
 from tests.api.test_api_keys import new_key
 from tests.api.test_gateway import flush
 from tests.money import PRICED, balance, grant

@@ -91,7 +91,7 @@ def test_deadline_stops_slow_python_code():
 def test_indexing_stops_a_document_over_a_limit_with_its_reason(app, client, auth):
     from llmops.extensions import db
     from llmops.models import Document
-    from llmops.services import indexing_service
+    from llmops.services.knowledge import indexing_service
 
     dataset_id = new_dataset(client, auth)
     file_id = upload(client, auth, "many-pages.pdf", pdf_with(pages=40)).get_json()["data"]["id"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import uuid
 
-from llmops.services import indexing_service
+from llmops.services.knowledge import indexing_service
 
 DOCUMENTS = {
     "coffee.txt": "Coffee beans are the roasted seeds of the Coffea plant. Espresso is brewed by forcing hot water "

@@ -3,7 +3,7 @@ keys' caps, or a redeem code used twice."""
 
 import uuid
 
-from llmops.services import redeem_service
+from llmops.services.gateway import redeem_service
 from tests.api.test_api_keys import new_key
 from tests.conftest import register
 from tests.money import balance

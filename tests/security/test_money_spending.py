@@ -4,7 +4,7 @@ were unlimited; the studio's chats were not metered at all)."""
 
 import uuid
 
-from llmops.services import memory_service
+from llmops.services.studio import memory_service
 from tests.api.compat.test_seed000 import seed_user
 from tests.api.test_api_keys import new_key
 from tests.api.test_gateway import flush

@@ -42,7 +42,7 @@ def test_production_refuses_to_start_with_a_weak_key(app, key):
 
 def test_embedded_instances_share_one_generated_key(app, tmp_path):
     from llmops import create_app
-    from llmops.services import secret_box
+    from llmops.services.core import secret_box
 
     settings = {**dict(app.config), "INSTANCE_DIR": tmp_path, "SECRET_KEY": None, "JWT_SECRET_KEY": None,
                 "DATA_ENCRYPTION_KEY": None, "DATA_DECRYPTION_FALLBACK_KEYS": None}

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from llmops.extensions import db
 from llmops.models import Conversation, Document, Message, Segment
 from llmops.models.base import utcnow
-from llmops.services import claims, indexing_service, memory_service, metering
+from llmops.services.core import claims, metering
+from llmops.services.knowledge import indexing_service
+from llmops.services.studio import memory_service
 from tests.api.test_datasets import new_dataset, upload
 from tests.e2e.test_indexing_recovery import big_text
 

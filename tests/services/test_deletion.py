@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from llmops.extensions import db
 from llmops.models import Document, Segment, SegmentTerm
 from llmops.rag.vector_store import VectorStore
-from llmops.services import indexing_service
-from llmops.services.rag_runtime import get_vector_store
+from llmops.services.knowledge import indexing_service
+from llmops.services.knowledge.rag_runtime import get_vector_store
 from llmops.storage import get_storage
 from tests.api.test_datasets import index_files, new_dataset, upload
 from tests.e2e.test_indexing_recovery import big_text
@@ -102,7 +102,7 @@ def test_deleting_a_dataset_mid_indexing_leaves_no_collection(app, client, auth,
 
 
 def test_the_sweeper_removes_what_a_crash_left_and_nothing_else(app, client, auth):
-    from llmops.services import index_sweeper
+    from llmops.services.ops import index_sweeper
 
     dataset_id = new_dataset(client, auth)
     kept = index_files(app, client, auth, dataset_id, {"kept.txt": big_text(6)})["documents"][0]["id"]

@@ -6,7 +6,7 @@ import pytest
 
 from llmops.extensions import db
 from llmops.models import Conversation, Message
-from llmops.services import memory_service
+from llmops.services.studio import memory_service
 
 
 @pytest.fixture

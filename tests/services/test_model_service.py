@@ -1,6 +1,6 @@
 """Provider clients for users' own upstream keys (seed 000 conversations): pooled, LRU-bounded."""
 
-from llmops.services import model_service
+from llmops.services.core import model_service
 
 
 def test_user_key_clients_are_reused_and_bounded(app_ctx, monkeypatch):

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from llmops.extensions import db
 from llmops.models import AppConfig, Document, Segment
-from llmops.services import app_service, document_service, indexing_service, segment_service
+from llmops.services.knowledge import document_service, indexing_service, segment_service
+from llmops.services.studio import app_service
 from tests.api.test_datasets import index_files, new_dataset, upload
 
 THREADS = 8

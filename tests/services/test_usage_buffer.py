@@ -1,11 +1,11 @@
 """The per-process usage buffer: batch trigger, one broker message per flush, records kept on a
-broker error (llmops/services/usage_service.py)."""
+broker error (llmops/services/core/usage_service.py)."""
 
 import threading
 
 import pytest
 
-from llmops.services import usage_service
+from llmops.services.core import usage_service
 
 
 class RecordingCelery:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from llmops.extensions import db
 from llmops.models import Document, UploadFile
-from llmops.services import indexing_service, stored_files
+from llmops.services.knowledge import indexing_service, stored_files
 from llmops.storage import LocalStorage, S3Storage, check_key
 from tests.servers import start_moto
 

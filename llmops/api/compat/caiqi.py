@@ -20,7 +20,8 @@ from llmops.api.security import address_in, client_address
 from llmops.errors import FailError, ForbiddenError, InvalidApiKeyError
 from llmops.extensions import limiter
 from llmops.schemas.openai import ChatMessageSchema
-from llmops.services import api_key_service, gateway_service, model_service, vision_service
+from llmops.services.core import model_service
+from llmops.services.gateway import api_key_service, gateway_service, vision_service
 
 bp = Blueprint("caiqi", __name__, url_prefix="/api/v1")
 

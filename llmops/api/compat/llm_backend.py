@@ -25,8 +25,9 @@ from llmops.api.responses import json_body
 from llmops.api.sse import sse_response
 from llmops.extensions import limiter
 from llmops.schemas.account import validate_password
-from llmops.services import account_service, dataset_service, document_service
-from llmops.services import model_conversation_service as conversations
+from llmops.services.compat import model_conversation_service as conversations
+from llmops.services.core import account_service
+from llmops.services.knowledge import dataset_service, document_service
 
 bp = Blueprint("llm_backend", __name__, url_prefix="/api")
 

@@ -12,7 +12,7 @@ from llmops.api.auth import api_key_bucket
 from llmops.api.responses import json_body, ok, page
 from llmops.extensions import limiter
 from llmops.schemas.common import PaginationQuerySchema
-from llmops.services import api_key_service, billing_service, redeem_service
+from llmops.services.gateway import api_key_service, billing_service, redeem_service
 
 bp = Blueprint("selfservice", __name__, url_prefix="/api")
 

@@ -8,7 +8,8 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from llmops.api.responses import json_body
 from llmops.schemas.openai import VoiceEngineChatSchema
-from llmops.services import api_key_service, gateway_service, voice_engine_service
+from llmops.services.compat import voice_engine_service
+from llmops.services.gateway import api_key_service, gateway_service
 
 bp = Blueprint("voice_engine", __name__)
 CHAT_SCHEMA = VoiceEngineChatSchema()

@@ -13,7 +13,7 @@ from llmops.api.responses import json_body
 from llmops.api.sse import sse_response
 from llmops.extensions import limiter
 from llmops.schemas.openai import AppChatSchema, ChatCompletionSchema, EmbeddingSchema
-from llmops.services import api_key_service, billing_service, gateway_service
+from llmops.services.gateway import api_key_service, billing_service, gateway_service
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 # Schema instances are reusable for load(); building one per request costs ~0.2 ms on the hot path.

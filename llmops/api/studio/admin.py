@@ -14,7 +14,8 @@ from llmops.api.responses import json_body, ok, page
 from llmops.schemas.account import InviteCodeListSchema, InviteCodesSchema
 from llmops.schemas.api_key import LAST_EXPIRY
 from llmops.schemas.common import PaginationQuerySchema
-from llmops.services import account_service, invite_service, model_service, redeem_service
+from llmops.services.core import account_service, invite_service, model_service
+from llmops.services.gateway import redeem_service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

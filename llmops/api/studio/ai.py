@@ -9,7 +9,7 @@ from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok
 from llmops.api.sse import frame, sse_response
 from llmops.schemas.ai import OptimizePromptSchema, SuggestedQuestionsSchema
-from llmops.services import ai_service
+from llmops.services.studio import ai_service
 
 bp = Blueprint("ai", __name__)
 

@@ -9,7 +9,7 @@ from flask_jwt_extended import jwt_required
 
 from llmops.api.auth import current_account_id
 from llmops.api.responses import ok
-from llmops.services import analysis_service
+from llmops.services.studio import analysis_service
 
 bp = Blueprint("analysis", __name__)
 

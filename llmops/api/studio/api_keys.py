@@ -12,7 +12,7 @@ from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok, page
 from llmops.schemas.api_key import ApiKeyCreateSchema, ApiKeyUpdateSchema, IsActiveSchema, UsageQuerySchema
 from llmops.schemas.common import PaginationQuerySchema
-from llmops.services import api_key_service, billing_service
+from llmops.services.gateway import api_key_service, billing_service
 
 bp = Blueprint("api_keys", __name__)
 

@@ -11,7 +11,8 @@ from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok, page
 from llmops.schemas.app import AppConfigUpdateSchema, AppCreateSchema, AppUpdateSchema, FallbackHistorySchema
 from llmops.schemas.common import PaginationQuerySchema, SearchPaginationQuerySchema
-from llmops.services import app_service, model_service
+from llmops.services.core import model_service
+from llmops.services.studio import app_service
 
 bp = Blueprint("apps", __name__)
 

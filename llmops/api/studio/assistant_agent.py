@@ -12,7 +12,7 @@ from llmops.api.responses import json_body, ok, page
 from llmops.api.sse import sse_response
 from llmops.schemas.course import CourseMessagesQuerySchema
 from llmops.schemas.tool import AssistantChatSchema
-from llmops.services import assistant_agent_service, chat_service
+from llmops.services.studio import assistant_agent_service, chat_service
 
 bp = Blueprint("assistant_agent", __name__)
 

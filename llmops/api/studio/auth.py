@@ -10,7 +10,7 @@ from llmops.api.responses import json_body, ok
 from llmops.extensions import limiter
 from llmops.models.base import unix
 from llmops.schemas.account import AccountNameSchema, AccountPasswordSchema, PasswordLoginSchema, RegisterSchema
-from llmops.services import account_service, balance_service
+from llmops.services.core import account_service, balance_service
 
 bp = Blueprint("auth", __name__)
 

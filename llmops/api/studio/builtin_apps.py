@@ -8,7 +8,7 @@ from flask_jwt_extended import jwt_required
 from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok
 from llmops.schemas.builtin_app import AddBuiltinAppSchema
-from llmops.services import builtin_app_service
+from llmops.services.studio import builtin_app_service
 
 bp = Blueprint("builtin_apps", __name__)
 

@@ -10,7 +10,7 @@ from flask_jwt_extended import jwt_required
 from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok, page
 from llmops.schemas.web_app import ConversationMessagesQuerySchema, ConversationNameSchema, ConversationPinSchema
-from llmops.services import conversation_service
+from llmops.services.studio import conversation_service
 
 bp = Blueprint("conversations", __name__)
 

@@ -24,17 +24,10 @@ from llmops.schemas.course import (
     SummarySchema,
 )
 from llmops.schemas.dataset import DocumentRenameSchema
-from llmops.services import (
-    account_service,
-    api_key_service,
-    app_service,
-    chat_service,
-    document_service,
-    gateway_service,
-    memory_service,
-    model_service,
-    upload_service,
-)
+from llmops.services.core import account_service, model_service
+from llmops.services.gateway import api_key_service, gateway_service
+from llmops.services.knowledge import document_service, upload_service
+from llmops.services.studio import app_service, chat_service, memory_service
 
 bp = Blueprint("course", __name__)
 APP = "/apps/<uuid:app_id>"

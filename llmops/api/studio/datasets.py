@@ -20,7 +20,7 @@ from llmops.schemas.dataset import (
     SegmentCreateSchema,
     SegmentUpdateSchema,
 )
-from llmops.services import (
+from llmops.services.knowledge import (
     dataset_service,
     document_service,
     rag_runtime,

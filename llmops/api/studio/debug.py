@@ -12,7 +12,7 @@ from llmops.api.responses import json_body, ok, page
 from llmops.api.sse import sse_response
 from llmops.schemas.app import DebugChatSchema, LongTermMemoryUpdateSchema
 from llmops.schemas.common import MessagePaginationQuerySchema
-from llmops.services import chat_service, memory_service
+from llmops.services.studio import chat_service, memory_service
 
 bp = Blueprint("debug", __name__)
 

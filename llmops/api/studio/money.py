@@ -13,7 +13,8 @@ from llmops.api.responses import json_body, ok, page
 from llmops.extensions import limiter
 from llmops.schemas.account import AccountAdjustSchema, AdminAccountQuerySchema, ModelPriceSchema, RedeemCodeSchema
 from llmops.schemas.common import PaginationQuerySchema
-from llmops.services import account_service, balance_service, model_service, redeem_service
+from llmops.services.core import account_service, balance_service, model_service
+from llmops.services.gateway import redeem_service
 
 bp = Blueprint("money", __name__)
 

@@ -8,7 +8,7 @@ from llmops.api.auth import login_limit
 from llmops.api.responses import json_body, ok
 from llmops.extensions import limiter
 from llmops.schemas.oauth import OAuthAuthorizeSchema
-from llmops.services import oauth_service
+from llmops.services.core import oauth_service
 
 bp = Blueprint("oauth", __name__)
 

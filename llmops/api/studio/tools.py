@@ -11,7 +11,7 @@ from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok, page
 from llmops.schemas.common import SearchPaginationQuerySchema
 from llmops.schemas.tool import ApiToolProviderSchema, OpenApiSchemaSchema
-from llmops.services import api_tool_service, tool_service
+from llmops.services.studio import api_tool_service, tool_service
 
 bp = Blueprint("tools", __name__)
 

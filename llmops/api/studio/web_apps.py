@@ -11,7 +11,7 @@ from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok
 from llmops.api.sse import sse_response
 from llmops.schemas.web_app import ConversationListQuerySchema, WebAppChatSchema
-from llmops.services import web_app_service
+from llmops.services.studio import web_app_service
 
 bp = Blueprint("web_apps", __name__)
 

@@ -76,7 +76,7 @@ def calculator(inputs: dict, params: dict, context: ToolContext) -> str:
 
 def dataset_retrieval(inputs: dict, params: dict, context: ToolContext) -> str:
     """``{query}`` searched in the app's knowledge bases (its retrieval settings; ``k`` param)."""
-    from llmops.services import retrieval_service  # services import tools, not the reverse at load time
+    from llmops.services.knowledge import retrieval_service  # services import tools, not the reverse at load time
 
     query = str(inputs.get("query") or "").strip()
     if not query:

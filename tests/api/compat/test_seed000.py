@@ -9,7 +9,7 @@ import pytest
 
 from llmops.extensions import db
 from llmops.models import ModelConversation, ProviderOverride
-from llmops.services import indexing_service
+from llmops.services.knowledge import indexing_service
 from tests.sse import data_frames
 
 PASSWORD = "SecureP@ssw0rd!"
@@ -39,7 +39,7 @@ def user(client):
 @pytest.fixture
 def openai_at_fake(app, fake):
     """The registry's ``openai`` provider served by the fake upstream (as ``set-provider`` would)."""
-    from llmops.services import model_service
+    from llmops.services.core import model_service
 
     with app.app_context():
         model_service.set_provider_override("openai", fake.base_url, None, True)

@@ -8,7 +8,7 @@ import pytest
 
 from config import TestingConfig
 from llmops import create_app
-from llmops.services.vision_service import parse_objects
+from llmops.services.gateway.vision_service import parse_objects
 from tests.api.test_api_keys import new_key
 from tests.api.test_gateway import flush
 

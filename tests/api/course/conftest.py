@@ -74,7 +74,7 @@ def index_documents(app, client, logged_in, upload_file) -> Callable[..., dict]:
     """``index_documents(dataset_id, {name: bytes})`` → the documents-creation ``data``
     (``{documents, batch}``), every document indexed in-process."""
     def index(dataset_id: str, files: dict[str, bytes], headers: dict | None = None) -> dict:
-        from llmops.services import indexing_service
+        from llmops.services.knowledge import indexing_service
 
         ids = [upload_file(name, data, headers)["id"] for name, data in files.items()]
         created = envelope(client.post(f"/datasets/{dataset_id}/documents",

@@ -152,7 +152,7 @@ def test_api_tool_crud_replay(app, client, logged_in):
     updated = envelope(client.get(f"/api-tools/{provider_id}", headers=logged_in))
     assert updated["name"] == "有道词典" and [t["name"] for t in updated["tools"]] == ["YoudaoSuggest"]
     with app.app_context():
-        from llmops.services import api_tool_service
+        from llmops.services.studio import api_tool_service
 
         headers = api_tool_service._headers(db.session.get(ApiToolProvider, uuid.UUID(provider_id)))
     assert headers == [{"key": "Authorization", "value": SECRET}, {"key": "X-Extra", "value": "plain-value-123456"}]

@@ -146,7 +146,7 @@ def test_another_accounts_conversation_is_404_everywhere(client, auth, other_aut
 
 
 def test_auto_name_from_the_model_replaces_the_fallback(app, client, auth, other_auth, new_app, fake):
-    from llmops.services import conversation_service
+    from llmops.services.studio import conversation_service
 
     token = publish(client, auth, new_app)
     events = web_chat(client, other_auth, token, "  What is   a large language model and how does it work in detail?")
@@ -167,7 +167,7 @@ def test_auto_name_from_the_model_replaces_the_fallback(app, client, auth, other
 def test_auto_name_keeps_the_fallback_when_the_model_fails_or_the_user_renamed(app, client, auth, other_auth,
                                                                              new_app, fake):
     from llmops.providers.errors import ProviderError
-    from llmops.services import conversation_service
+    from llmops.services.studio import conversation_service
 
     token = publish(client, auth, new_app)
     events = web_chat(client, other_auth, token, "Plan a trip to Kyoto")

@@ -159,7 +159,7 @@ def test_unreachable_provider_is_502(app, client, oauth, monkeypatch):
 
 
 def test_disabled_account_cannot_log_in_through_github(app, client, oauth):
-    from llmops.services import account_service
+    from llmops.services.core import account_service
 
     user = github_user()
     account = account_of(client, login(client, oauth, user)["access_token"])
@@ -171,7 +171,7 @@ def test_disabled_account_cannot_log_in_through_github(app, client, oauth):
 
 
 def test_invite_registration_takes_an_invite_code(app, client, oauth, monkeypatch):
-    from llmops.services import invite_service
+    from llmops.services.core import invite_service
 
     monkeypatch.setitem(app.config, "REGISTRATION", "invite")
     code, state = provider_redirect(client, oauth, github_user())

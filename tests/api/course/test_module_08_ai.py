@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from llmops.services import ai_service, review_service
+from llmops.services.studio import ai_service, review_service
 from tests.api.course.webapp_helpers import publish, text, web_chat
 from tests.api.test_api_keys import new_key
 from tests.conftest import register

@@ -77,7 +77,7 @@ def test_the_assistant_builds_an_app_and_a_knowledge_base(app, client, logged_in
 
         from llmops.extensions import db
         from llmops.models import Account, UsageLog
-        from llmops.services import usage_service
+        from llmops.services.core import usage_service
 
         usage_service.write_usage(usage_service.buffer().drain())
         account = db.session.scalar(sa.select(Account).where(Account.email == logged_in["X-Email"].lower()))

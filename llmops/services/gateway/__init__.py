@@ -1,0 +1,1 @@
+"""The OpenAI-compatible gateway: the relay to providers, API keys, billing, redeem codes and vision."""

@@ -1,0 +1,1 @@
+"""Operations: health, Prometheus metrics, the index-orphan sweeper."""
