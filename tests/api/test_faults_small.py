@@ -88,3 +88,32 @@ def test_indexing_waits_while_the_embedding_provider_is_down(app, client, auth, 
         assert document.status == "indexing" and document.error.startswith("waiting:")
         assert document.claimed_by is None and document.attempts == 0
     assert queued == [(document_id, app.config["INDEXING_RETRY_DELAY_S"])]
+
+
+def test_segment_add_and_edit_while_the_embedding_provider_is_down_are_a_503_and_change_nothing(
+        app, client, auth, request):
+    from tests.api.test_datasets import index_files
+
+    dataset_id = new_dataset(client, auth)
+    document_id = index_files(app, client, auth, dataset_id, {"tides.txt": ENGLISH.encode()})["documents"][0]["id"]
+    base = f"/datasets/{dataset_id}/documents/{document_id}"
+    before = client.get(f"{base}/segments", headers=auth).get_json()["data"]
+    segment = before["list"][0]
+    document_before = client.get(base, headers=auth).get_json()["data"]
+    request.getfixturevalue("broken_embeddings")  # the provider goes down now
+
+    added = client.post(f"{base}/segments", json={"content": "A segment added while embeddings are down."},
+                        headers=auth)
+    assert added.status_code == 503, added.get_json()
+    assert "embedding model" in added.get_json()["message"] and "not saved" in added.get_json()["message"]
+    edited = client.post(f"{base}/segments/{segment['id']}", json={"content": "New text that cannot be embedded."},
+                         headers=auth)
+    assert edited.status_code == 503, edited.get_json()
+    assert "embedding model" in edited.get_json()["message"]
+
+    after = client.get(f"{base}/segments", headers=auth).get_json()["data"]
+    assert after["paginator"]["total_record"] == before["paginator"]["total_record"]
+    assert client.get(f"{base}/segments/{segment['id']}", headers=auth).get_json()["data"]["content"] == segment["content"]
+    document_after = client.get(base, headers=auth).get_json()["data"]
+    assert (document_after["segment_count"], document_after["character_count"]) == \
+        (document_before["segment_count"], document_before["character_count"])

@@ -6,14 +6,17 @@ the request, so it is searchable when the call returns.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 import sqlalchemy as sa
 
-from llmops.errors import FailError, NotFoundError
+from llmops.errors import FailError, NotFoundError, ServiceUnavailableError
 from llmops.extensions import db
 from llmops.models import Document, Segment, SegmentTerm
 from llmops.models.base import unix, utcnow
+from llmops.providers.errors import ProviderError
+from llmops.rag.vector_store import VectorStoreUnavailable
 from llmops.services.common import contains, paginate, retry_on_conflict
 from llmops.services.core import metering
 from llmops.services.knowledge import indexing_service
@@ -73,7 +76,7 @@ def create_segment(account_id, dataset_id, document_id, content: str, keywords: 
         db.session.add(segment)
         db.session.flush()  # the position is taken here (uq_segment_document_position)
         if not vector:  # embedded once, whatever the retries
-            vector.append(metering.embed(document.account_id, model, [content], "segments.index")[0])
+            vector.append(_embed(document, model, content))
         _index(document, segment, vector[0])
         # counters move in SQL (``count = count + 1``): concurrent appends each hold a stale copy
         document.segment_count = Document.segment_count + 1
@@ -104,14 +107,16 @@ def update_segment(account_id, dataset_id, document_id, segment_id, changes: dic
 def set_segment_enabled(account_id, dataset_id, document_id, segment_id, enabled: bool) -> None:
     document, segment = _owned_segment(account_id, dataset_id, document_id, segment_id)
     segment.enabled = enabled
-    get_vector_store().set_enabled(document.dataset_id, [str(segment.id)], enabled and document.enabled)
+    with _vector_store("the segment was not changed") as store:
+        store.set_enabled(document.dataset_id, [str(segment.id)], enabled and document.enabled)
     indexing_service.mark_index_changed(document.dataset_id)
     db.session.commit()
 
 
 def delete_segment(account_id, dataset_id, document_id, segment_id) -> None:
     document, segment = _owned_segment(account_id, dataset_id, document_id, segment_id)
-    get_vector_store().delete(document.dataset_id, ids=[str(segment.id)])
+    with _vector_store("the segment was not deleted") as store:
+        store.delete(document.dataset_id, ids=[str(segment.id)])
     db.session.execute(sa.delete(SegmentTerm).where(SegmentTerm.segment_id == segment.id))
     document.segment_count = Document.segment_count - 1
     document.completed_segment_count = Document.completed_segment_count - (1 if segment.status == "completed" else 0)
@@ -121,12 +126,33 @@ def delete_segment(account_id, dataset_id, document_id, segment_id) -> None:
     db.session.commit()
 
 
+@contextlib.contextmanager
+def _vector_store(what: str):
+    """The vector store, its outage turned into ``ServiceUnavailableError`` (503) saying ``what``
+    did not happen (the caller's transaction is rolled back)."""
+    try:
+        yield get_vector_store()
+    except VectorStoreUnavailable as exc:
+        raise ServiceUnavailableError(f"{what}: {exc.message}; try again later") from exc
+
+
+def _embed(document: Document, model, content: str) -> list[float]:
+    """The segment's vector; ``ServiceUnavailableError`` (503, naming the embedding model) when the
+    provider cannot answer — the caller's transaction is rolled back, nothing is saved."""
+    try:
+        return metering.embed(document.account_id, model, [content], "segments.index")[0]
+    except ProviderError as exc:
+        raise ServiceUnavailableError(
+            f"the segment was not saved: the embedding model failed ({exc.message}); try again later") from exc
+
+
 def _index(document: Document, segment: Segment, vector: list[float] | None = None) -> None:
     if vector is None:
-        vector = metering.embed(document.account_id, get_embedding_model(), [segment.content], "segments.index")[0]
-    get_vector_store().upsert(document.dataset_id, [str(segment.id)], [vector], [
-        {"document_id": str(document.id), "dataset_id": str(document.dataset_id),
-         "enabled": segment.enabled and document.enabled}])
+        vector = _embed(document, get_embedding_model(), segment.content)
+    with _vector_store("the segment was not saved") as store:
+        store.upsert(document.dataset_id, [str(segment.id)], [vector], [
+            {"document_id": str(document.id), "dataset_id": str(document.dataset_id),
+             "enabled": segment.enabled and document.enabled}])
     indexing_service.write_postings([segment])
     segment.status, segment.completed_at, segment.error = "completed", utcnow(), ""
     indexing_service.mark_index_changed(document.dataset_id)
