@@ -2,20 +2,29 @@
 
 The studio's chat uses the ``openai`` SDK (``chat.py``); the gateway does not: it forwards the
 client's JSON unchanged (unknown fields included) and relays the upstream's SSE lines as they
-arrive, so building and validating SDK objects per chunk would only add latency. One pooled
-``httpx.Client`` per upstream. Errors are ``llmops.providers.errors`` types; ``retryable`` marks
-the failures worth trying the next fallback for (429, 5xx, timeouts, connection errors), and only
-before any byte reached the client.
+arrive, so building and validating SDK objects per chunk would only add latency. One
+``urllib3`` connection pool per upstream (keep-alive, no retries, no redirects): on the gateway's
+benchmark (B1) httpx's request and response objects cost several times urllib3's per call.
+Bodies are (de)serialised with ``orjson``. ``HTTP(S)_PROXY`` / ``NO_PROXY`` from the environment
+are honoured, as the ``openai`` SDK does.
+
+Errors are ``llmops.providers.errors`` types; ``retryable`` marks the failures worth trying the
+next fallback for (429, 5xx, timeouts, connection errors), and only before any byte reached the
+client.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
+import orjson
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from llmops.providers.errors import (
     ProviderBadRequest,
@@ -26,34 +35,70 @@ from llmops.providers.errors import (
     auth_failed,
 )
 
+READ_SIZE = 65536
+
+
+def dumps(value) -> bytes:
+    """JSON bytes of ``value``: orjson, or the standard library for what orjson refuses (integers
+    past 64 bits, non-string keys) so a body the client could send always goes upstream."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def loads(data: bytes | str):
+    """Parse JSON: orjson, or the standard library for what only it accepts (NaN, huge integers).
+    Raises ``ValueError``."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
 
 class RelayClient:
     """POSTs to ``base_url`` + path with the upstream's key; thread- and greenlet-safe."""
 
     def __init__(self, base_url: str, api_key: str | None, *, connect_timeout: float = 5.0,
                  read_timeout: float = 60.0, max_connections: int = 1000):
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(
-            base_url=base_url.rstrip("/") + "/", headers=headers,
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        )
+        url = urllib3.util.parse_url(base_url.rstrip("/"))
+        self.base_url = base_url.rstrip("/") + "/"
+        self._prefix = (url.path or "").rstrip("/") + "/"
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+                         **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+        options = {"maxsize": max_connections, "block": False, "retries": False,
+                   "timeout": urllib3.Timeout(connect=connect_timeout, read=read_timeout)}
+        if url.scheme == "https":
+            import certifi  # the same CA bundle the openai SDK uses
+
+            options["ca_certs"] = certifi.where()
+        proxy = urllib.request.getproxies().get(url.scheme or "http")
+        if proxy and not urllib.request.proxy_bypass(url.host or ""):
+            self._manager = urllib3.ProxyManager(proxy, num_pools=4, **options)
+        else:
+            self._manager = urllib3.PoolManager(num_pools=4, **options)
+        self._pool = self._manager.connection_from_url(self.base_url)
+
+    def _open(self, path: str, body: dict, stream: bool) -> urllib3.BaseHTTPResponse:
+        try:
+            return self._pool.urlopen("POST", self._prefix + path, body=dumps(body), headers=self._headers,
+                                      retries=False, redirect=False, preload_content=not stream,
+                                      assert_same_host=False)
+        except Urllib3Timeout as exc:
+            raise ProviderTimeout(f"the upstream timed out ({exc.__class__.__name__})", retryable=True) from exc
+        except (Urllib3Error, OSError) as exc:
+            raise ProviderUnavailable(f"the upstream could not be reached ({exc.__class__.__name__})",
+                                      retryable=True) from exc
 
     def post_json(self, path: str, body: dict) -> dict:
         """A non-streaming call → the upstream's JSON body. Raises ``ProviderError`` subclasses."""
+        response = self._open(path, body, stream=False)
+        if response.status >= 400:
+            raise status_error(response.status, response.data, self.base_url)
         try:
-            response = self._client.post(path, json=body)
-        except httpx.TimeoutException as exc:
-            raise ProviderTimeout(f"the upstream timed out ({exc.__class__.__name__})", retryable=True) from exc
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"the upstream could not be reached ({exc.__class__.__name__})",
-                                      retryable=True) from exc
-        if response.status_code >= 400:
-            raise status_error(response.status_code, response.content, str(self._client.base_url))
-        try:
-            return response.json()
+            return loads(response.data)
         except ValueError as exc:
-            raise ProviderError("the upstream answered with invalid JSON", response.status_code, True) from exc
+            raise ProviderError("the upstream answered with invalid JSON", response.status, True) from exc
 
     @contextmanager
     def stream_lines(self, path: str, body: dict, total_timeout: float | None = None) -> Iterator[Iterator[str]]:
@@ -61,35 +106,89 @@ class RelayClient:
         ``[DONE]`` included) as they arrive. Errors before the first line raise at open; errors
         while iterating (a reset connection, ``read_timeout`` of silence, ``total_timeout``
         seconds since the call started) raise ``ProviderTimeout``/``ProviderUnavailable`` from
-        the iterator, with ``retryable`` False (bytes may already have reached the client)."""
+        the iterator, with ``retryable`` False (bytes may already have reached the client).
+        Leaving the block before the end closes the upstream connection (the upstream stops
+        generating); a stream read to its end gives the connection back to the pool."""
         deadline = time.monotonic() + total_timeout if total_timeout else None
+        response = self._open(path, body, stream=True)
+        lines = DataLines(response, deadline, total_timeout)
         try:
-            with self._client.stream("POST", path, json=body) as response:
-                if response.status_code >= 400:
-                    raise status_error(response.status_code, response.read(), str(self._client.base_url))
-                yield _data_lines(response, deadline, total_timeout)
-        except httpx.TimeoutException as exc:
-            raise ProviderTimeout(f"the upstream timed out ({exc.__class__.__name__})", retryable=True) from exc
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"the upstream connection failed ({exc.__class__.__name__})",
-                                      retryable=True) from exc
+            if response.status >= 400:
+                try:
+                    content = response.read()
+                except (Urllib3Error, OSError):
+                    content = b""
+                raise status_error(response.status, content, self.base_url)
+            yield lines
+        finally:
+            if not (lines.complete or lines.done and _drain(response)):
+                response.close()  # the upstream stops generating; the pool opens a new connection
+            response.release_conn()
 
     def close(self) -> None:
-        self._client.close()
+        self._manager.clear()
 
 
-def _data_lines(response: httpx.Response, deadline: float | None = None,
-                total_timeout: float | None = None) -> Iterator[str]:
+class DataLines:
+    """The ``data:`` payloads of an SSE response, read as they arrive (``read1``: whatever the
+    socket has, never waiting for a full buffer). ``done`` once ``[DONE]`` was read, ``complete``
+    once the body was read to its end."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse, deadline: float | None, total_timeout: float | None):
+        self.response, self.deadline, self.total_timeout = response, deadline, total_timeout
+        self.done = self.complete = False
+
+    def __iter__(self) -> Iterator[str]:
+        response, deadline = self.response, self.deadline
+        rest = b""
+        try:
+            while True:
+                data = response.read1(READ_SIZE)
+                if not data:
+                    break
+                lines = (rest + data).split(b"\n") if rest else data.split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    if line.startswith(b"data:"):
+                        payload = line[5:].strip()
+                        if payload == b"[DONE]":
+                            self.done = True
+                        yield payload.decode()
+                if deadline is not None and time.monotonic() > deadline:
+                    raise ProviderTimeout(f"no complete answer within {self.total_timeout:g} s")
+        except Urllib3Timeout as exc:
+            raise ProviderTimeout(f"the upstream stopped sending data ({exc.__class__.__name__})") from exc
+        except (Urllib3Error, OSError) as exc:
+            raise ProviderUnavailable(f"the upstream connection failed mid-stream ({exc.__class__.__name__})") from exc
+        self.complete = True
+        if rest.startswith(b"data:"):
+            yield rest[5:].strip().decode()
+
+
+# After ``[DONE]`` the rest of the body (the chunked encoding's last chunk) is read for at most
+# this long and this many bytes, so the connection can be reused; an upstream that sends more or
+# keeps the response open costs a new connection, never a wait.
+DRAIN_TIMEOUT_S = 0.05
+DRAIN_MAX_BYTES = 65536
+
+
+def _drain(response: urllib3.BaseHTTPResponse) -> bool:
+    """Read what is left of a response after its ``[DONE]`` → True when it ended (the connection
+    can go back to the pool)."""
+    connection = response.connection
+    if connection is None:
+        return False
     try:
-        for line in response.iter_lines():
-            if line.startswith("data:"):
-                yield line[5:].strip()
-            if deadline is not None and time.monotonic() > deadline:
-                raise ProviderTimeout(f"no complete answer within {total_timeout:g} s")
-    except httpx.TimeoutException as exc:
-        raise ProviderTimeout(f"the upstream stopped sending data ({exc.__class__.__name__})") from exc
-    except httpx.HTTPError as exc:
-        raise ProviderUnavailable(f"the upstream connection failed mid-stream ({exc.__class__.__name__})") from exc
+        connection.timeout = DRAIN_TIMEOUT_S  # the pool sets its own timeouts on the next request
+        left = DRAIN_MAX_BYTES
+        while left > 0:
+            data = response.read1(READ_SIZE)
+            if not data:
+                return True
+            left -= len(data)
+    except (Urllib3Error, OSError):
+        pass
+    return False
 
 
 def status_error(status: int, content: bytes, where: str = "") -> ProviderError:
