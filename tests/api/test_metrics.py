@@ -41,3 +41,21 @@ def test_metrics_follow_gateway_traffic(app, client, auth, fake, priced):
     assert "llmops_http_request_duration_seconds_bucket" in after
     assert {s.labels["queue"] for s in after["llmops_queue_depth"]} == {"indexing", "memory", "usage"}
     assert all(name.startswith(("llmops_", "python_", "process_")) for name in after)
+
+
+def test_a_published_app_chat_counts_its_tokens_once(app, client, auth, new_app, fake):
+    """Issue 11 reported published-app chat counting its tokens twice; each model call is observed
+    exactly once, on the surface that made it (``studio``), blocking and streaming alike."""
+    assert client.post(f"/apps/{new_app}/publish", headers=auth).status_code == 200
+    headers = {"Authorization": f"Bearer {new_key(client, auth, quota=100_000)['key']}"}
+    before = scrape(client)
+    assert client.post(f"/v1/apps/{new_app}/chat", json={"query": "Hi"}, headers=headers).status_code == 200
+    streamed = client.post(f"/v1/apps/{new_app}/chat", json={"query": "Hi", "stream": True}, headers=headers)
+    assert "event: agent_end" in streamed.get_data(as_text=True)
+    after = scrape(client)
+    grew = lambda name, **labels: total(after, name, **labels) - total(before, name, **labels)  # noqa: E731
+    completion, prompt = len(fake.behaviour.answer_chunks), fake.behaviour.prompt_tokens
+    assert grew("llmops_llm_requests_total") == 2
+    assert grew("llmops_llm_tokens_total", type="completion") == 2 * completion
+    assert grew("llmops_llm_tokens_total", type="prompt") == 2 * prompt
+    assert grew("llmops_llm_requests_total", surface="gateway") == 0

@@ -42,12 +42,19 @@ class Behaviour:
     next_tool_calls: list[list[dict]] = field(default_factory=list)
 
 
+class _DeepBacklogServer(ThreadingHTTPServer):
+    request_queue_size = 256
+
+
 class FakeUpstream:
     def __init__(self, host: str = "127.0.0.1"):
         self.behaviour = Behaviour()
         self.requests: list[dict] = []
         self.authorizations: list[str | None] = []  # the Authorization header of each POST
-        self._server = ThreadingHTTPServer((host, 0), self._handler())
+        # A real upstream (llama.cpp, vLLM, a provider's load balancer) listens with a deep
+        # backlog; socketserver's default of 5 overflows when 50 streams connect at once on a
+        # loaded machine, and the dropped connections looked like upstream failures (502).
+        self._server = _DeepBacklogServer((host, 0), self._handler())
         self._server.daemon_threads = True
 
     @property

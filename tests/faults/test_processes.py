@@ -199,9 +199,6 @@ def worker_pids(stack) -> list[int]:
     return [child.pid for child in master.children()]
 
 
-@pytest.mark.xfail(strict=False, reason="flaky on a loaded 2-core machine: a few streams of the surviving worker "
-                   "ended without [DONE] or answered 502 (seen once in a full run, passed in others); under "
-                   "investigation — the books (one usage row per request, balances equal) held in every run")
 def test_kill_9_of_a_gunicorn_worker_with_50_open_streams(world, customer, upstream):
     stack, redis_server = world
     account_id, key_id, key = customer
@@ -217,6 +214,8 @@ def test_kill_9_of_a_gunicorn_worker_with_50_open_streams(world, customer, upstr
                                 json={"model": MODEL, "messages": [{"role": "user", "content": "Hi"}],
                                       "max_tokens": 50, "stream": True}) as response:
                 status, first = response.status_code, True
+                if status != 200:
+                    text = response.read().decode()[:300]  # the error, for the assertion's message
                 for line in response.iter_lines():
                     if first:
                         first = False
@@ -249,7 +248,7 @@ def test_kill_9_of_a_gunicorn_worker_with_50_open_streams(world, customer, upstr
     cut = [o for o in outcomes if o[3] is not None]  # the connection broke: the killed worker's streams
     assert len(cut) == load[victim], [(o[2], repr(o[3])) for o in cut][:5]
     assert all(done and status == 200 and text == "tok " * 16 for done, text, status, error in outcomes
-               if error is None), [o[:3] for o in outcomes if not o[0]][:5]
+               if error is None), [o[:3] for o in outcomes if not o[0] and o[3] is None][:5]
     cut = len(cut)
     rows = settle_books(stack, account_id, expected_rows=60)
     statuses = sorted(status for status, _ in rows)
