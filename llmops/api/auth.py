@@ -1,16 +1,24 @@
-"""JWT wiring (flask-jwt-extended): identity = account UUID, revocation through the state store
-(logged-out sessions, revoked sessions, disabled accounts), 401/403 envelopes for token problems."""
+"""Authentication of the API.
+
+* JWT wiring (flask-jwt-extended): identity = account UUID, revocation through the state store
+  (logged-out sessions, revoked sessions, disabled accounts), 401/403 envelopes for token problems.
+* ``api_key_required``: the one API-key check of every key-authenticated route (``/v1``, seeds
+  001, 003, 004, the course's open API).
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
+from collections.abc import Callable
 
 from flask import current_app, request
 from flask_jwt_extended import JWTManager, get_jwt_identity
 
 from llmops.api.error_handlers import forbidden_response, unauthorized_response
 from llmops.services.core import account_service
+from llmops.services.gateway import api_key_service
 
 
 def api_key_bucket() -> str:
@@ -30,6 +38,29 @@ def body_field_key(field: str):
         value = body.get(field) if isinstance(body, dict) else None
         return f"login-{field}:{str(value or '').strip().lower()}"
     return key
+
+
+def authorization_header() -> str | None:
+    """The request's ``Authorization`` header (``Bearer <key>``), or None."""
+    return request.headers.get("Authorization")
+
+
+def api_key_required(view: Callable | None = None, /, *, credentials: Callable[[], str | None] = authorization_header):
+    """Authenticate the request's API key before ``view`` runs; the view gets the key's
+    ``KeyPrincipal`` as its first argument.
+
+    ``credentials()`` reads the ``Authorization`` value to check (default: the header; seed 003
+    falls back to its configured key). A missing, unknown, disabled or expired key raises
+    ``InvalidApiKeyError`` (401), a disabled account ``ForbiddenError`` (403): the one error handler
+    answers them in the route family's shape (OpenAI's ``{"error"}`` on ``/v1`` and seed 001,
+    ``{"detail"}`` on seed 003, the envelope elsewhere). Cheap on the gateway's hot path: a valid
+    key is one cache look-up (``api_key_service.authenticate``)."""
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def authenticated(*args, **kwargs):
+            return view(api_key_service.authenticate(credentials()), *args, **kwargs)
+        return authenticated
+    return decorate if view is None else decorate(view)
 
 
 def current_account_id() -> uuid.UUID:

@@ -12,7 +12,8 @@ How each part is found — nothing is declared twice, so the contract cannot dri
   the view's source (``XSchema().load(json_body())`` → JSON body, ``.load(request.args)`` → query,
   ``.load(request.form)`` / ``request.files`` → multipart form); apispec's marshmallow plugin turns
   them into JSON Schema;
-* security: ``@jwt_required()`` → the studio JWT; a view that authenticates an API key → ``apiKey``;
+* security: ``@jwt_required()`` → the studio JWT; ``@api_key_required`` (or a surface's variant,
+  ``@seed003_key_required``) → ``apiKey``;
 * responses: the blueprint's family — the studio envelope ``{code, data, message}`` (docs/api.md A),
   OpenAI's shapes and error body on ``/v1`` (docs/api.md B), each compatibility surface's own
   error body (docs/api.md C); routes that can stream also list ``text/event-stream`` with their
@@ -137,7 +138,7 @@ def _source_of(node: ast.AST) -> str | None:
 @cache
 def view_facts(view, depth: int = 0) -> ViewFacts:
     """Read ``view``'s source (decorators included) once per process — and, one level down, the
-    source of the module's own helpers it calls (``_body()``, ``_principal()``)."""
+    source of the module's own helpers it calls (``_body()``, ``_validated()``)."""
     facts = ViewFacts()
     original = inspect.unwrap(view)
     try:
@@ -148,7 +149,7 @@ def view_facts(view, depth: int = 0) -> ViewFacts:
     namespace = original.__globals__
     facts.jwt = "jwt_required(" in source
     facts.jwt_optional = "optional=True" in source and facts.jwt
-    facts.api_key = bool(re.search(r"_principal\(|authenticate\(|api_key_principal|require_api_key", source))
+    facts.api_key = "key_required" in source  # @api_key_required, @seed003_key_required
     facts.streams = bool(re.search(r"sse_response|event-stream|stream_with_context", source))
     facts.files = "request.files" in source
     reads_json = "json_body(" in source or "get_json(" in source

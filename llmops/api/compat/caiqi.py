@@ -15,13 +15,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from llmops.api.auth import api_key_required
 from llmops.api.responses import json_body
 from llmops.api.security import address_in, client_address
 from llmops.errors import FailError, ForbiddenError, InvalidApiKeyError
 from llmops.extensions import limiter
 from llmops.schemas.openai import ChatMessageSchema
 from llmops.services.core import model_service
-from llmops.services.gateway import api_key_service, gateway_service, vision_service
+from llmops.services.gateway import gateway_service, vision_service
 
 bp = Blueprint("caiqi", __name__, url_prefix="/api/v1")
 
@@ -38,7 +39,9 @@ class Seed003ChatSchema(Schema):
 CHAT_SCHEMA = Seed003ChatSchema()
 
 
-def _principal():
+def _credentials() -> str:
+    """The request's ``Authorization``, or (none sent) seed 003's configured key — for loopback /
+    ``SEED003_ALLOWED_NETWORKS`` callers only."""
     header = request.headers.get("Authorization")
     if not header:
         configured = current_app.config["SEED003_API_KEY"]
@@ -47,7 +50,10 @@ def _principal():
         if not address_in(client_address(), current_app.config["SEED003_ALLOWED_NETWORKS"]):
             raise ForbiddenError("keyless requests are not accepted from this address: send Authorization: Bearer <key>")
         header = f"Bearer {configured}"
-    return api_key_service.authenticate(header)
+    return header
+
+
+seed003_key_required = api_key_required(credentials=_credentials)
 
 
 def _keyless_limit() -> str:
@@ -63,9 +69,9 @@ keyless_limit = limiter.limit(_keyless_limit, exempt_when=_has_key)
 
 @bp.post("/chat/completions")
 @keyless_limit
-def chat_completions():
+@seed003_key_required
+def chat_completions(principal):
     """Seed 003: chat completion (OpenAI shape; keyless callers only from allowed networks)."""
-    principal = _principal()
     body = json_body()
     data = CHAT_SCHEMA.load(body)
     model = data["model"] or model_service.active_model_name("language")
@@ -79,9 +85,9 @@ def chat_completions():
 
 @bp.post("/vision/completions")
 @keyless_limit
-def vision_completions():
+@seed003_key_required
+def vision_completions(principal):
     """Seed 003: a completion about an image (base64 or URL) on the vision model."""
-    principal = _principal()
     upload = request.files.get("image")
     if upload is None:
         raise FailError("image: a file is required (multipart field 'image')")
@@ -93,6 +99,7 @@ def vision_completions():
 
 @bp.get("/models")
 @keyless_limit
-def models():
+@seed003_key_required
+def models(principal):
     """Seed 003: the models it serves, with the active one."""
-    return jsonify(gateway_service.list_models(_principal()))
+    return jsonify(gateway_service.list_models(principal))

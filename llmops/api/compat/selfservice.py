@@ -8,11 +8,11 @@ from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields, validate
 
 from llmops.api import openapi
-from llmops.api.auth import api_key_bucket
+from llmops.api.auth import api_key_bucket, api_key_required
 from llmops.api.responses import json_body, ok, page
 from llmops.extensions import limiter
 from llmops.schemas.common import PaginationQuerySchema
-from llmops.services.gateway import api_key_service, billing_service, redeem_service
+from llmops.services.gateway import billing_service, redeem_service
 
 bp = Blueprint("selfservice", __name__, url_prefix="/api")
 
@@ -29,10 +29,6 @@ def _log_limit() -> str:
     return current_app.config["LOG_QUERY_RATE_LIMIT"]
 
 
-def _principal():
-    return api_key_service.authenticate(request.headers.get("Authorization"))
-
-
 @bp.get("/pricing")
 def pricing():
     """Public price list of every served model (USD per 1M tokens)."""
@@ -42,9 +38,9 @@ def pricing():
 @bp.get("/redeem")
 @limiter.limit(_redeem_limit)
 @limiter.limit(_redeem_limit, key_func=api_key_bucket)
-def peek_redeem_code():
+@api_key_required
+def peek_redeem_code(principal):
     """Seed 004: what a redeem code is worth and whether it can still be used."""
-    _principal()
     data = RedeemSchema().load(request.args)
     return ok(redeem_service.peek(data["code"]))
 
@@ -52,18 +48,18 @@ def peek_redeem_code():
 @bp.post("/redeem")
 @limiter.limit(_redeem_limit)
 @limiter.limit(_redeem_limit, key_func=api_key_bucket)
-def redeem_code():
+@api_key_required
+def redeem_code(principal):
     """Seed 004: redeem a code onto the calling key's account."""
-    principal = _principal()
     data = RedeemSchema().load(json_body())
     return ok(redeem_service.redeem(principal.account_id, data["code"], principal.id), "code redeemed")
 
 
 @bp.get("/logs")
 @limiter.limit(_log_limit, key_func=api_key_bucket)
-def logs():
+@api_key_required
+def logs(principal):
     """Seed 004: the calling key's recent requests (paginated)."""
-    principal = _principal()
     query = PaginationQuerySchema().load(request.args)
     return page(*billing_service.list_logs(principal, **query))
 

@@ -4,20 +4,17 @@ and error shapes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, stream_with_context
 
+from llmops.api.auth import api_key_required
 from llmops.api.responses import json_body
 from llmops.schemas.openai import VoiceEngineChatSchema
 from llmops.services.compat import voice_engine_service
-from llmops.services.gateway import api_key_service, gateway_service
+from llmops.services.gateway import gateway_service
 
 bp = Blueprint("voice_engine", __name__)
 CHAT_SCHEMA = VoiceEngineChatSchema()
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-def _principal():
-    return api_key_service.authenticate(request.headers.get("Authorization"))
 
 
 def _body() -> dict:
@@ -28,9 +25,9 @@ def _body() -> dict:
 
 
 @bp.post("/chat/completions")
-def chat_completions():
+@api_key_required
+def chat_completions(principal):
     """Seed 001: the voice engine's custom LLM (OpenAI stream)."""
-    principal = _principal()
     body = voice_engine_service.upstream_body(_body())
     result = gateway_service.chat_completions(principal, body, surface="voice", app_surface=True)
     if isinstance(result, dict):
@@ -39,17 +36,17 @@ def chat_completions():
 
 
 @bp.post("/rag/chat/completions")
-def rag_chat_completions():
+@api_key_required
+def rag_chat_completions(principal):
     """Seed 001: the voice engine's custom LLM grounded on a dataset."""
-    principal = _principal()
     body = _body()
     return Response(stream_with_context(voice_engine_service.rag_stream(principal, body)),
                     mimetype="text/event-stream", headers=SSE_HEADERS)
 
 
 @bp.post("/audio/chat/completions")
-def audio_chat_completions():
+@api_key_required
+def audio_chat_completions(principal):
     """Seed 001: chat whose stream also carries the answer as speech (16 kHz PCM)."""
-    principal = _principal()
     frames = voice_engine_service.open_audio(principal, _body())
     return Response(frames, mimetype="text/event-stream", headers=SSE_HEADERS)

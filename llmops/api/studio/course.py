@@ -8,7 +8,7 @@ import uuid
 from flask import Blueprint, Response, request, send_file, url_for
 from flask_jwt_extended import jwt_required
 
-from llmops.api.auth import current_account_id
+from llmops.api.auth import api_key_required, current_account_id
 from llmops.api.responses import json_body, ok, page
 from llmops.api.sse import sse_response
 from llmops.api.studio.auth import account_dict
@@ -193,9 +193,9 @@ def delete_api_key(key_id: uuid.UUID):
 
 
 @bp.post("/openapi/chat")
-def openapi_chat():
+@api_key_required
+def openapi_chat(principal):
     """Course 9.6: API-key auth; a turn of the published app ``app_id`` of the key's account."""
-    principal = api_key_service.authenticate(request.headers.get("Authorization"))
     data = OpenApiChatSchema().load(json_body())
     result = gateway_service.course_app_chat(principal, **data)
     return sse_response(result) if data["stream"] else ok(result)
