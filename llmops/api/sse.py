@@ -1,6 +1,8 @@
 """Server-sent events for the studio (docs/api.md A "Debug-chat SSE").
 
-``sse_response(events)`` turns an iterator of ``(event, data)`` pairs into a streaming response:
+``json_or_sse(result)`` answers a service's result: JSON for a dict, SSE for a stream (the one
+place that branch is written). ``sse_response(events)`` turns an iterator of ``(event, data)``
+pairs into a streaming response:
 frames ``event: <name>\\ndata: <json>\\n\\n``; a ``ping`` every ``SSE_PING_INTERVAL_S`` while
 nothing else is sent; ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no``; an exception
 raised after the first byte becomes an ``error`` event and the stream ends cleanly.
@@ -18,11 +20,13 @@ import queue
 import threading
 from collections.abc import Iterator
 
-from flask import Response, current_app
+from flask import Response, current_app, jsonify
 
 from llmops.errors import AppError
 
 _END = object()
+# Headers of a stream whose frames the producer rendered (the gateway's OpenAI chunks).
+RELAY_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def frame(event: str, data) -> str:
@@ -108,3 +112,17 @@ def _body(app, events: Iterator[tuple[str, dict]], interval: float, render, ping
             yield render(*item)
     finally:
         cancelled.set()
+
+
+def json_or_sse(result, json=jsonify, framed: bool = False) -> Response:
+    """A service's blocking result as JSON, its stream as SSE (dify's ``compact_generate_response``).
+
+    A ``dict`` goes through ``json`` (``jsonify``, or ``ok`` for the studio envelope). Anything
+    else is a stream: ``(event, data)`` pairs through ``sse_response`` — or, ``framed``, text frames
+    the producer already rendered (the gateway's ``data: {chunk}`` lines and ``[DONE]``), sent as
+    they come with no pings or producer thread: the gateway's hot path."""
+    if isinstance(result, dict):
+        return json(result)
+    if framed:
+        return Response(result, mimetype="text/event-stream", headers=RELAY_HEADERS)
+    return sse_response(result)

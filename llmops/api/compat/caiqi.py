@@ -12,12 +12,13 @@ per client address (429). Chat and models go through the same gateway service as
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from llmops.api.auth import api_key_required
 from llmops.api.responses import json_body
 from llmops.api.security import address_in, client_address
+from llmops.api.sse import json_or_sse
 from llmops.errors import FailError, ForbiddenError, InvalidApiKeyError
 from llmops.extensions import limiter
 from llmops.schemas.openai import ChatMessageSchema
@@ -77,10 +78,7 @@ def chat_completions(principal):
     model = data["model"] or model_service.active_model_name("language")
     result = gateway_service.chat_completions(principal, {**body, "model": model, "stream": data["stream"]},
                                               surface="seed003")
-    if isinstance(result, dict):
-        return jsonify(result)
-    return Response(result, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return json_or_sse(result, framed=True)
 
 
 @bp.post("/vision/completions")

@@ -4,17 +4,17 @@ and error shapes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, stream_with_context
+from flask import Blueprint, Response, stream_with_context
 
 from llmops.api.auth import api_key_required
 from llmops.api.responses import json_body
+from llmops.api.sse import RELAY_HEADERS, json_or_sse
 from llmops.schemas.openai import VoiceEngineChatSchema
 from llmops.services.compat import voice_engine_service
 from llmops.services.gateway import gateway_service
 
 bp = Blueprint("voice_engine", __name__)
 CHAT_SCHEMA = VoiceEngineChatSchema()
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def _body() -> dict:
@@ -29,10 +29,7 @@ def _body() -> dict:
 def chat_completions(principal):
     """Seed 001: the voice engine's custom LLM (OpenAI stream)."""
     body = voice_engine_service.upstream_body(_body())
-    result = gateway_service.chat_completions(principal, body, surface="voice", app_surface=True)
-    if isinstance(result, dict):
-        return jsonify(result)
-    return Response(result, mimetype="text/event-stream", headers=SSE_HEADERS)
+    return json_or_sse(gateway_service.chat_completions(principal, body, surface="voice", app_surface=True), framed=True)
 
 
 @bp.post("/rag/chat/completions")
@@ -41,7 +38,7 @@ def rag_chat_completions(principal):
     """Seed 001: the voice engine's custom LLM grounded on a dataset."""
     body = _body()
     return Response(stream_with_context(voice_engine_service.rag_stream(principal, body)),
-                    mimetype="text/event-stream", headers=SSE_HEADERS)
+                    mimetype="text/event-stream", headers=RELAY_HEADERS)
 
 
 @bp.post("/audio/chat/completions")
@@ -49,4 +46,4 @@ def rag_chat_completions(principal):
 def audio_chat_completions(principal):
     """Seed 001: chat whose stream also carries the answer as speech (16 kHz PCM)."""
     frames = voice_engine_service.open_audio(principal, _body())
-    return Response(frames, mimetype="text/event-stream", headers=SSE_HEADERS)
+    return Response(frames, mimetype="text/event-stream", headers=RELAY_HEADERS)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from llmops.api.auth import api_key_bucket, api_key_required
 from llmops.api.responses import json_body
-from llmops.api.sse import sse_response
+from llmops.api.sse import json_or_sse
 from llmops.extensions import limiter
 from llmops.schemas.openai import AppChatSchema, ChatCompletionSchema, EmbeddingSchema
 from llmops.services.gateway import billing_service, gateway_service
@@ -33,11 +33,7 @@ def _validated(schema, body: dict) -> dict:
 def chat_completions(principal):
     """OpenAI chat completion through the gateway (SSE chunks when stream is true)."""
     body = _validated(CHAT_SCHEMA, json_body())
-    result = gateway_service.chat_completions(principal, body)
-    if isinstance(result, dict):
-        return jsonify(result)
-    return Response(result, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return json_or_sse(gateway_service.chat_completions(principal, body), framed=True)
 
 
 @bp.get("/models")
@@ -84,5 +80,4 @@ def embeddings(principal):
 def app_chat(principal, app_id: uuid.UUID):
     """Chat with a published app through an API key (blocking, or the studio's SSE events)."""
     data = APP_CHAT_SCHEMA.load(json_body())
-    result = gateway_service.app_chat(principal, app_id, **data)
-    return sse_response(result) if data["stream"] else jsonify(result)
+    return json_or_sse(gateway_service.app_chat(principal, app_id, **data))

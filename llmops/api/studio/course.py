@@ -10,7 +10,7 @@ from flask_jwt_extended import jwt_required
 
 from llmops.api.auth import api_key_required, current_account_id
 from llmops.api.responses import json_body, ok, page
-from llmops.api.sse import sse_response
+from llmops.api.sse import json_or_sse, sse_response
 from llmops.api.studio.auth import account_dict
 from llmops.schemas.common import PaginationQuerySchema
 from llmops.schemas.course import (
@@ -197,8 +197,7 @@ def delete_api_key(key_id: uuid.UUID):
 def openapi_chat(principal):
     """Course 9.6: API-key auth; a turn of the published app ``app_id`` of the key's account."""
     data = OpenApiChatSchema().load(json_body())
-    result = gateway_service.course_app_chat(principal, **data)
-    return sse_response(result) if data["stream"] else ok(result)
+    return json_or_sse(gateway_service.course_app_chat(principal, **data), json=ok)
 
 
 # --- 12 language models ----------------------------------------------------------------------------------
