@@ -299,12 +299,13 @@ def _operation(view, rule, method: str, path_parameters: list[dict]) -> dict:
 
 def schema_name(schema) -> str:
     """Component name of a marshmallow schema: ``ApiKeyCreateSchema`` → ``ApiKeyCreate``; a schema
-    of a compatibility surface is prefixed with its module (``llm_backend.RegisterSchema`` →
-    ``LlmBackendRegister``), so the seeds' schemas never shadow the studio's."""
+    of a compatibility surface (``llmops.schemas.compat.<surface>``) is prefixed with its surface
+    (``llm_backend.RegisterSchema`` → ``LlmBackendRegister``), so the seeds' schemas never shadow
+    the studio's."""
     cls = resolve_schema_cls(schema)
     name = cls.__name__.removesuffix("Schema") or cls.__name__
     module = cls.__module__
-    if not module.startswith("llmops.schemas."):
+    if not module.startswith("llmops.schemas.") or module.startswith("llmops.schemas.compat."):
         name = "".join(part.capitalize() for part in module.rsplit(".", 1)[-1].split("_")) + name
     return name
 

@@ -105,6 +105,9 @@ class RedeemCode(IdMixin, Base):
     redeemed_by_account_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
 
 
+MODEL_KINDS = ("language", "vision", "embedding")  # ActiveModel.kind, ModelPrice.kind
+
+
 class ActiveModel(Base):
     """The active default model per kind (language, vision, embedding), set by an admin
     (``POST /admin/models/active``); every process reads it from here."""

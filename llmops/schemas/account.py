@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from llmops.models.api_key import MODEL_KINDS
 from llmops.schemas.api_key import LAST_EXPIRY
 from llmops.schemas.common import PaginationQuerySchema, StudioSchema
 
@@ -60,6 +61,27 @@ class RedeemCodeSchema(StudioSchema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
+class AdminRedeemCodesSchema(Schema):
+    """``POST /admin/redeem-codes``: ``count`` codes worth ``quota`` credits each, valid until
+    ``expires_at`` (Unix seconds; null: forever)."""
+
+    count = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
+    quota = fields.Integer(required=True, validate=validate.Range(min=1, max=10**15))  # credits
+    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=LAST_EXPIRY))
+
+
+class AdminRedeemCodeListSchema(PaginationQuerySchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(["unused", "redeemed"]))
+
+
+class AdminActiveModelSchema(Schema):
+    """``POST /admin/models/active``: the model every process uses by default for ``kind``."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(MODEL_KINDS))
+    provider = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    model = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
 class AdminAccountQuerySchema(StudioSchema):
     """``GET /admin/accounts``: ``search_word`` in the e-mail or name; pages of 1–100."""
 
@@ -88,7 +110,7 @@ class ModelPriceSchema(StudioSchema):
 
     provider = fields.String(required=True, validate=validate.Length(min=1, max=64))
     model = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    kind = fields.String(load_default="language", validate=validate.OneOf(("language", "vision", "embedding")))
+    kind = fields.String(load_default="language", validate=validate.OneOf(MODEL_KINDS))
     input_price = fields.Float(required=True, validate=validate.Range(min=0, max=1_000_000))
     output_price = fields.Float(required=True, validate=validate.Range(min=0, max=1_000_000))
     context_window = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10**8))

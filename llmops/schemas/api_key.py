@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from llmops.schemas.common import StudioSchema
+from llmops.schemas.common import PaginationQuerySchema, StudioSchema
 
 MAX_QUOTA = 10**15
 MAX_INT32 = 2**31 - 1  # rpm/tpm/max_streams are INTEGER columns
@@ -48,4 +48,11 @@ class UsageQuerySchema(StudioSchema):
 
     start_date = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"))
     end_date = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"))
+    api_key_id = fields.UUID(load_default=None)
+
+
+class ApiKeysUsageLogQuerySchema(PaginationQuerySchema):
+    """``GET /usage/logs``: the account's request log, pages of ``PaginationQuerySchema``;
+    ``api_key_id`` keeps one key's requests."""
+
     api_key_id = fields.UUID(load_default=None)

@@ -13,7 +13,6 @@ per client address (429). Chat and models go through the same gateway service as
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
-from marshmallow import INCLUDE, Schema, fields, validate
 
 from llmops.api.auth import api_key_required
 from llmops.api.responses import json_body
@@ -21,20 +20,11 @@ from llmops.api.security import address_in, client_address
 from llmops.api.sse import json_or_sse
 from llmops.errors import FailError, ForbiddenError, InvalidApiKeyError
 from llmops.extensions import limiter
-from llmops.schemas.openai import ChatMessageSchema
+from llmops.schemas.compat.caiqi import Seed003ChatSchema
 from llmops.services.core import model_service
 from llmops.services.gateway import gateway_service, vision_service
 
 bp = Blueprint("caiqi", __name__, url_prefix="/api/v1")
-
-
-class Seed003ChatSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
-    messages = fields.List(fields.Nested(ChatMessageSchema), required=True, validate=validate.Length(min=1, max=2000))
-    model = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
-    stream = fields.Boolean(load_default=False)
 
 
 CHAT_SCHEMA = Seed003ChatSchema()

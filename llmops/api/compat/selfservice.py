@@ -5,20 +5,16 @@ per key as seed 004's ``log_query_limit``)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
-from marshmallow import Schema, fields, validate
 
 from llmops.api import openapi
 from llmops.api.auth import api_key_bucket, api_key_required
 from llmops.api.responses import json_body, ok, page
 from llmops.extensions import limiter
 from llmops.schemas.common import PaginationQuerySchema
+from llmops.schemas.compat.selfservice import RedeemSchema
 from llmops.services.gateway import billing_service, redeem_service
 
 bp = Blueprint("selfservice", __name__, url_prefix="/api")
-
-
-class RedeemSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
 def _redeem_limit() -> str:

@@ -7,29 +7,20 @@ import uuid
 
 from flask import Blueprint, request
 from flask_jwt_extended import jwt_required
-from marshmallow import Schema, fields, validate
 
 from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok, page
-from llmops.schemas.account import InviteCodeListSchema, InviteCodesSchema
-from llmops.schemas.api_key import LAST_EXPIRY
-from llmops.schemas.common import PaginationQuerySchema
+from llmops.schemas.account import (
+    AdminActiveModelSchema,
+    AdminRedeemCodeListSchema,
+    AdminRedeemCodesSchema,
+    InviteCodeListSchema,
+    InviteCodesSchema,
+)
 from llmops.services.core import account_service, invite_service, model_service
 from llmops.services.gateway import redeem_service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-class RedeemCodesSchema(Schema):
-    count = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
-    quota = fields.Integer(required=True, validate=validate.Range(min=1, max=10**15))  # credits
-    expires_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=LAST_EXPIRY))
-
-
-class ActiveModelSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(model_service.MODEL_KINDS))
-    provider = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    model = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
 @bp.post("/redeem-codes")
@@ -37,12 +28,8 @@ class ActiveModelSchema(Schema):
 def create_redeem_codes():
     """Admin: generate redeem codes worth a quota each (shown once)."""
     admin_id = account_service.require_admin(current_account_id())
-    data = RedeemCodesSchema().load(json_body())
+    data = AdminRedeemCodesSchema().load(json_body())
     return ok({"codes": redeem_service.generate(**data, created_by=admin_id)}, "codes generated", 201)
-
-
-class RedeemCodeListSchema(PaginationQuerySchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(["unused", "redeemed"]))
 
 
 @bp.get("/redeem-codes")
@@ -50,7 +37,7 @@ class RedeemCodeListSchema(PaginationQuerySchema):
 def list_redeem_codes():
     """Admin: redeem codes, newest first (worth, state; the plain codes were shown once)."""
     account_service.require_admin(current_account_id())
-    return page(*redeem_service.list_codes(**RedeemCodeListSchema().load(request.args)))
+    return page(*redeem_service.list_codes(**AdminRedeemCodeListSchema().load(request.args)))
 
 
 @bp.get("/models/active")
@@ -66,7 +53,7 @@ def active_models():
 def set_active_model():
     """Admin: switch the active model of a kind for every process (seed 003's admin page)."""
     account_service.require_admin(current_account_id())
-    data = ActiveModelSchema().load(json_body())
+    data = AdminActiveModelSchema().load(json_body())
     return ok(model_service.set_active_model(**data), "active model set")
 
 

@@ -6,11 +6,16 @@ import uuid
 
 from flask import Blueprint, request
 from flask_jwt_extended import jwt_required
-from marshmallow import fields
 
 from llmops.api.auth import current_account_id
 from llmops.api.responses import json_body, ok, page
-from llmops.schemas.api_key import ApiKeyCreateSchema, ApiKeyUpdateSchema, IsActiveSchema, UsageQuerySchema
+from llmops.schemas.api_key import (
+    ApiKeyCreateSchema,
+    ApiKeysUsageLogQuerySchema,
+    ApiKeyUpdateSchema,
+    IsActiveSchema,
+    UsageQuerySchema,
+)
 from llmops.schemas.common import PaginationQuerySchema
 from llmops.services.gateway import api_key_service, billing_service
 
@@ -67,13 +72,9 @@ def usage():
     return ok(billing_service.usage_report(current_account_id(), **query))
 
 
-class UsageLogQuerySchema(PaginationQuerySchema):
-    api_key_id = fields.UUID(load_default=None)
-
-
 @bp.get("/usage/logs")
 @jwt_required()
 def usage_logs():
     """The account's request log, newest first (paginated; ``api_key_id`` filters one key)."""
-    query = UsageLogQuerySchema().load(request.args)
+    query = ApiKeysUsageLogQuerySchema().load(request.args)
     return page(*billing_service.list_account_logs(current_account_id(), **query))
