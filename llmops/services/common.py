@@ -13,8 +13,18 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
-from llmops.errors import ConflictError
+from llmops.errors import ConflictError, NotFoundError
 from llmops.extensions import db
+
+
+def get_owned(model: type[M], row_id, account_id, what: str) -> M:
+    """The ``model`` row ``row_id`` if it belongs to ``account_id`` (its ``account_id`` column) and
+    is not soft-deleted (``is_deleted``, where the table has it); otherwise ``NotFoundError`` (404)
+    saying ``"{what} not found"`` — another account's row is answered exactly like a missing one."""
+    row = db.session.get(model, row_id)
+    if row is None or row.account_id != account_id or getattr(row, "is_deleted", False):
+        raise NotFoundError(f"{what} not found")
+    return row
 
 
 def paginator(current_page: int, page_size: int, total: int) -> dict:
@@ -40,6 +50,7 @@ def contains(column, word: str) -> sa.ColumnElement[bool]:
     return column.ilike(f"%{escaped}%", escape="\\")
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 def retry_on_conflict(write: Callable[[], T], what: str, attempts: int = 8) -> T:

@@ -107,7 +107,7 @@ def get_chat_client(provider: str, api_key: str | None = None) -> ChatClient:
     return client
 
 
-ICON_DIR = Path(__file__).resolve().parent.parent / "providers" / "icons"
+ICON_DIR = Path(__file__).resolve().parents[2] / "providers" / "icons"
 ICON_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
 
 

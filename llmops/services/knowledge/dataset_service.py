@@ -7,20 +7,17 @@ import uuid
 import sqlalchemy as sa
 from flask import current_app
 
-from llmops.errors import ConflictError, NotFoundError
+from llmops.errors import ConflictError
 from llmops.extensions import db
 from llmops.models import AppDatasetJoin, Dataset, DatasetQuery, Document, Segment, SegmentTerm
 from llmops.models.base import unix
 from llmops.rag.vector_store import VectorStoreUnavailable
-from llmops.services.common import contains, paginate
+from llmops.services.common import contains, get_owned, paginate
 from llmops.services.knowledge.rag_runtime import get_vector_store
 
 
 def get_owned_dataset(account_id: uuid.UUID, dataset_id: uuid.UUID) -> Dataset:
-    dataset = db.session.get(Dataset, dataset_id)
-    if dataset is None or dataset.account_id != account_id:
-        raise NotFoundError("dataset not found")
-    return dataset
+    return get_owned(Dataset, dataset_id, account_id, "dataset")
 
 
 def _stats(dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:

@@ -19,6 +19,7 @@ from llmops.extensions import db
 from llmops.models import UploadFile
 from llmops.models.base import unix
 from llmops.rag.loaders import SUPPORTED_EXTENSIONS, sniff
+from llmops.services.common import get_owned
 from llmops.services.knowledge import storage_quota
 from llmops.storage import get_storage
 
@@ -76,10 +77,7 @@ def upload_file(account_id: uuid.UUID, file: FileStorage | None) -> dict:
 
 
 def get_owned_upload(account_id: uuid.UUID, upload_file_id: uuid.UUID) -> UploadFile:
-    row = db.session.get(UploadFile, upload_file_id)
-    if row is None or row.account_id != account_id:
-        raise NotFoundError(f"upload file {upload_file_id} not found")
-    return row
+    return get_owned(UploadFile, upload_file_id, account_id, f"upload file {upload_file_id}")
 
 
 def storage_key(row: UploadFile) -> str:

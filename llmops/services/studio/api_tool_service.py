@@ -21,7 +21,7 @@ from llmops.errors import ConflictError, NotFoundError, ValidateError
 from llmops.extensions import db
 from llmops.models import ApiTool, ApiToolProvider
 from llmops.models.base import unix
-from llmops.services.common import contains, paginate
+from llmops.services.common import contains, get_owned, paginate
 from llmops.services.core import secret_box
 from llmops.tools import http, openapi
 from llmops.tools.runtime import ToolError
@@ -46,10 +46,7 @@ def _masked(headers: list[dict]) -> list[dict]:
 
 
 def _owned(account_id: uuid.UUID, provider_id: uuid.UUID) -> ApiToolProvider:
-    provider = db.session.get(ApiToolProvider, provider_id)
-    if provider is None or provider.account_id != account_id:
-        raise NotFoundError("API tool provider not found")
-    return provider
+    return get_owned(ApiToolProvider, provider_id, account_id, "API tool provider")
 
 
 def _tools(provider_id: uuid.UUID) -> list[ApiTool]:

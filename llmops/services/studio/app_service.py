@@ -14,7 +14,7 @@ from llmops.errors import FailError, ForbiddenError, NotFoundError, ValidateErro
 from llmops.extensions import db
 from llmops.models import App, AppConfig, AppDatasetJoin, Conversation, Dataset
 from llmops.models.base import unix, utcnow
-from llmops.services.common import contains, paginate, retry_on_conflict
+from llmops.services.common import contains, get_owned, paginate, retry_on_conflict
 from llmops.services.core import account_service, model_service
 
 CONFIG_FIELDS = ("model_config", "memory_mode", "preset_prompt", "dataset_ids", "retrieval_config", "opening_statement",
@@ -70,10 +70,7 @@ def chat_features(config) -> dict:
 
 def get_owned_app(account_id: uuid.UUID, app_id: uuid.UUID) -> App:
     """The app if it exists and belongs to ``account_id``; otherwise ``NotFoundError``."""
-    app = db.session.get(App, app_id)
-    if app is None or app.is_deleted or app.account_id != account_id:
-        raise NotFoundError("app not found")
-    return app
+    return get_owned(App, app_id, account_id, "app")
 
 
 def list_apps(account_id: uuid.UUID, current_page: int, page_size: int, search_word: str = "") -> tuple[list[dict], dict]:

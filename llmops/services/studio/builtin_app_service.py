@@ -19,7 +19,7 @@ from llmops.errors import NotFoundError
 from llmops.schemas.course import CourseDraftConfigSchema
 from llmops.services.studio import app_service
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "builtin_apps"
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "builtin_apps"
 TEMPLATE_FIELDS = ("id", "category", "name", "icon", "description", "created_at", "app_config")
 
 
