@@ -1,8 +1,10 @@
 """Server-sent events for the studio (docs/api.md A "Debug-chat SSE").
 
 ``json_or_sse(result)`` answers a service's result: JSON for a dict, SSE for a stream (the one
-place that branch is written). ``sse_response(events)`` turns an iterator of ``(event, data)``
-pairs into a streaming response:
+place that branch is written). ``framed_response(events)`` streams OpenAI's data-only frames
+(``openai_frame``) of a service's events as they come (seed 001's voice engine).
+
+``sse_response(events)`` turns an iterator of ``(event, data)`` pairs into a streaming response:
 frames ``event: <name>\\ndata: <json>\\n\\n``; a ``ping`` every ``SSE_PING_INTERVAL_S`` while
 nothing else is sent; ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no``; an exception
 raised after the first byte becomes an ``error`` event and the stream ends cleanly.
@@ -126,3 +128,33 @@ def json_or_sse(result, json=jsonify, framed: bool = False) -> Response:
     if framed:
         return Response(result, mimetype="text/event-stream", headers=RELAY_HEADERS)
     return sse_response(result)
+
+
+def openai_frame(event: str, data) -> str:
+    """OpenAI's data-only SSE frame of an ``(event, data)`` pair: ``chunk`` → ``data: <the chunk as
+    UTF-8 JSON>``, ``error`` → ``data: {"error": <data>}`` (ASCII-escaped JSON), ``done`` →
+    ``data: [DONE]``, ``relay`` → ``data`` itself (a frame the gateway already rendered)."""
+    if event == "relay":
+        return data
+    if event == "done":
+        return "data: [DONE]\n\n"
+    if event == "error":
+        return f"data: {json.dumps({'error': data})}\n\n"
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def framed_response(events: Iterator[tuple[str, object]], render=openai_frame) -> Response:
+    """Stream ``events`` rendered one by one as the producer yields them (no pings, no producer
+    thread: the timing is the producer's, as for the gateway's relays); the producer is closed
+    when the response is, so it releases what it holds (an upstream stream, a quota reservation)."""
+    return Response(_rendered(events, render), mimetype="text/event-stream", headers=RELAY_HEADERS)
+
+
+def _rendered(events, render) -> Iterator[str]:
+    try:
+        for event, data in events:
+            yield render(event, data)
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()

@@ -1,14 +1,14 @@
 """Seed 001, the voice AI engine's "custom LLM" (docs/api.md C2): ``/chat/completions``,
 ``/rag/chat/completions`` and ``/audio/chat/completions`` with API-key auth and OpenAI's chunk
-and error shapes."""
+and error shapes (the service's events framed by ``openai_frame``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, stream_with_context
+from flask import Blueprint, stream_with_context
 
 from llmops.api.auth import api_key_required
 from llmops.api.responses import json_body
-from llmops.api.sse import RELAY_HEADERS, json_or_sse
+from llmops.api.sse import framed_response, json_or_sse
 from llmops.schemas.openai import VoiceEngineChatSchema
 from llmops.services.compat import voice_engine_service
 from llmops.services.gateway import gateway_service
@@ -37,13 +37,11 @@ def chat_completions(principal):
 def rag_chat_completions(principal):
     """Seed 001: the voice engine's custom LLM grounded on a dataset."""
     body = _body()
-    return Response(stream_with_context(voice_engine_service.rag_stream(principal, body)),
-                    mimetype="text/event-stream", headers=RELAY_HEADERS)
+    return framed_response(stream_with_context(voice_engine_service.rag_stream(principal, body)))
 
 
 @bp.post("/audio/chat/completions")
 @api_key_required
 def audio_chat_completions(principal):
     """Seed 001: chat whose stream also carries the answer as speech (16 kHz PCM)."""
-    frames = voice_engine_service.open_audio(principal, _body())
-    return Response(frames, mimetype="text/event-stream", headers=RELAY_HEADERS)
+    return framed_response(voice_engine_service.open_audio(principal, _body()))

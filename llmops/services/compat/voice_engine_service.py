@@ -2,6 +2,11 @@
 the gateway, the RAG variant that sends a waiting chunk first, then retrieves, and the audio
 variant that speaks the answer.
 
+The streams are ``(event, data)`` pairs; ``llmops/api/compat/voice_engine.py`` frames them
+(OpenAI's data-only SSE): ``chunk`` a ``chat.completion.chunk`` object, ``error`` OpenAI's error
+object, ``done`` the closing ``[DONE]``, ``relay`` a frame of the gateway's stream passed on as
+the gateway rendered it.
+
 The engine adds fields an upstream would reject (``context``; per message ``turn_id``,
 ``timestamp``, ``metadata``): they are read where useful and removed before the request goes
 upstream. Retrieval uses ``context.dataset_ids`` (the key's account's datasets only) or the
@@ -45,11 +50,10 @@ def upstream_body(body: dict) -> dict:
     return cleaned
 
 
-def waiting_chunk() -> str:
+def waiting_chunk() -> dict:
     """Seed 001's first chunk of the RAG endpoint."""
-    chunk = {"id": "waiting_msg", "object": "chat.completion.chunk", "choices": [
+    return {"id": "waiting_msg", "object": "chat.completion.chunk", "choices": [
         {"index": 0, "delta": {"role": "assistant", "content": random.choice(WAITING_PHRASES)}, "finish_reason": None}]}
-    return f"data: {json.dumps(chunk)}\n\n"
 
 
 def rag_datasets(principal: KeyPrincipal, body: dict) -> tuple[list[uuid.UUID], dict]:
@@ -81,10 +85,10 @@ def rag_datasets(principal: KeyPrincipal, body: dict) -> tuple[list[uuid.UUID], 
     return sorted(owned, key=str), {**retrieval, **(config.retrieval_config or {})}
 
 
-def rag_stream(principal: KeyPrincipal, body: dict) -> Iterator[str]:
-    """SSE frames: the waiting chunk at once, then retrieval, then the model's stream and
-    ``[DONE]``. Failures after the waiting chunk become an OpenAI-shaped error chunk."""
-    yield waiting_chunk()
+def rag_stream(principal: KeyPrincipal, body: dict) -> Iterator[tuple[str, object]]:
+    """Events: the waiting chunk at once, then retrieval, then the model's stream (``relay``) and
+    ``done``. Failures after the waiting chunk become an ``error`` event, then ``done``."""
+    yield "chunk", waiting_chunk()
     relay = None
     try:
         datasets, retrieval = rag_datasets(principal, body)
@@ -101,11 +105,12 @@ def rag_stream(principal: KeyPrincipal, body: dict) -> Iterator[str]:
                                         + block}, *request["messages"]]
         relay = gateway_service.chat_completions(principal, {**request, "stream": True}, surface="voice",
                                                  app_surface=True)
-        yield from relay
+        for frame in relay:
+            yield "relay", frame
     except AppError as exc:
-        error = {"message": exc.message, "type": exc.openai_type or "api_error", "param": None, "code": exc.openai_code}
-        yield f"data: {json.dumps({'error': error})}\n\n"
-        yield "data: [DONE]\n\n"
+        yield "error", {"message": exc.message, "type": exc.openai_type or "api_error", "param": None,
+                        "code": exc.openai_code}
+        yield "done", None
     finally:
         if relay is not None:
             relay.close()
@@ -115,13 +120,14 @@ AUDIO_CHUNK_BYTES = 1280  # 40 ms of PCM16 mono at 16 kHz
 _SENTENCE_END = re.compile(r"[.!?。！？\n]")
 
 
-def open_audio(principal: KeyPrincipal, body: dict) -> Iterator[str]:
+def open_audio(principal: KeyPrincipal, body: dict) -> Iterator[tuple[str, object]]:
     """Seed 001's audio endpoint: the model's answer spoken (espeak-ng, PCM16 mono 16 kHz).
 
-    Returns SSE frames: for each sentence as soon as the text stream completes it, a chunk with
+    Returns events: for each sentence as soon as the text stream completes it, a ``chunk`` with
     ``delta.audio = {id, transcript}`` and then its audio in 40 ms (1,280-byte) base64 chunks
-    ``delta.audio = {id, data}``; ``[DONE]`` last. Speech is synthesised while the model keeps
-    streaming, so the first audio leaves after the first sentence, not the whole answer.
+    ``delta.audio = {id, data}``; ``done`` last (an upstream error chunk is relayed as it came).
+    Speech is synthesised while the model keeps streaming, so the first audio leaves after the
+    first sentence, not the whole answer.
     Raises the gateway's errors (401/403/404/429/5xx) before the first byte.
     """
     relay = gateway_service.chat_completions(principal, {**upstream_body(body), "stream": True}, surface="voice",
@@ -130,7 +136,7 @@ def open_audio(principal: KeyPrincipal, body: dict) -> Iterator[str]:
     return _audio_frames(relay, EspeakTTS(timeout_s=config["TTS_TIMEOUT_S"], max_output_bytes=config["TTS_MAX_OUTPUT_BYTES"]))
 
 
-def _audio_frames(relay, tts: EspeakTTS) -> Iterator[str]:
+def _audio_frames(relay, tts: EspeakTTS) -> Iterator[tuple[str, object]]:
     audio_id = f"audio_{uuid.uuid4().hex}"
     pending = ""
     try:
@@ -140,7 +146,7 @@ def _audio_frames(relay, tts: EspeakTTS) -> Iterator[str]:
                 continue
             chunk = json.loads(payload)
             if "error" in chunk:
-                yield frame
+                yield "relay", frame
                 continue
             for choice in chunk.get("choices") or ():
                 pending += (choice.get("delta") or {}).get("content") or ""
@@ -149,14 +155,13 @@ def _audio_frames(relay, tts: EspeakTTS) -> Iterator[str]:
                 yield from _speak(audio_id, sentence, tts)
         yield from _speak(audio_id, pending, tts)
     except ProviderError as exc:
-        error = {"message": exc.message, "type": "api_error", "param": None, "code": "speech_synthesis_failed"}
-        yield f"data: {json.dumps({'error': error})}\n\n"
+        yield "error", {"message": exc.message, "type": "api_error", "param": None, "code": "speech_synthesis_failed"}
     finally:
         relay.close()
-    yield "data: [DONE]\n\n"
+    yield "done", None
 
 
-def _speak(audio_id: str, sentence: str, tts: EspeakTTS) -> Iterator[str]:
+def _speak(audio_id: str, sentence: str, tts: EspeakTTS) -> Iterator[tuple[str, dict]]:
     if not sentence.strip():
         return
     yield _audio_chunk({"id": audio_id, "transcript": sentence})
@@ -167,7 +172,6 @@ def _speak(audio_id: str, sentence: str, tts: EspeakTTS) -> Iterator[str]:
         yield _audio_chunk({"id": audio_id, "data": base64.b64encode(pcm[start:start + AUDIO_CHUNK_BYTES]).decode()})
 
 
-def _audio_chunk(audio: dict) -> str:
-    chunk = {"id": audio["id"], "object": "chat.completion.chunk", "created": int(time.time()),
-             "choices": [{"index": 0, "delta": {"role": "assistant", "audio": audio}, "finish_reason": None}]}
-    return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+def _audio_chunk(audio: dict) -> tuple[str, dict]:
+    return "chunk", {"id": audio["id"], "object": "chat.completion.chunk", "created": int(time.time()),
+                     "choices": [{"index": 0, "delta": {"role": "assistant", "audio": audio}, "finish_reason": None}]}
