@@ -29,8 +29,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from llmops import cli, extensions, models  # noqa: F401 — models register their tables
     from llmops.api import error_handlers, security
     from llmops.api.auth import init_jwt
-    from llmops.quota import make_quota_ledger
-    from llmops.state import make_state_store
+    from llmops.runtime import Runtime
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -40,11 +39,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     _init_cors(app)
     extensions.celery_init_app(app)
     with app.app_context():
-        pool = app.config["REDIS_MAX_CONNECTIONS"]
-        app.extensions["state_store"] = make_state_store(app.config["STATE_STORE_URL"], lambda: extensions.db.engine,
-                                                         pool)
-        app.extensions["quota_ledger"] = make_quota_ledger(app.config["QUOTA_STORE_URL"], lambda: _ledger_engine(app),
-                                                           pool)
+        app.runtime = Runtime(app)  # this process's clients and caches: llmops.runtime.runtime()
+    # Aliases for the code not yet reading runtime(); they go when the last reader does.
+    app.extensions["state_store"] = app.runtime.state_store
+    app.extensions["quota_ledger"] = app.runtime.quota_ledger
     error_handlers.init_app(app)
     security.init_app(app)
 
@@ -110,26 +108,6 @@ def _mask_request_logs() -> None:
     werkzeug_logger = logging.getLogger("werkzeug")
     if not any(isinstance(f, MaskingFilter) for f in werkzeug_logger.filters):
         werkzeug_logger.addFilter(MaskingFilter())
-
-
-def _engine(app: Flask) -> sa.Engine:
-    """The app's database engine, usable outside a request (e.g. from a ledger's own thread)."""
-    from llmops.extensions import db
-
-    with app.app_context():
-        return db.engine
-
-
-def _ledger_engine(app: Flask) -> sa.Engine:
-    """The money ledger's own engine (``llmops.quota``), with a pool of its own: a request holding
-    its session's connection while it reserves or settles can never starve it (with one shared
-    pool, N such requests waiting for a second connection would deadlock). Created once."""
-    engine = app.extensions.get("ledger_engine")
-    if engine is None:
-        engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_pre_ping=True, pool_size=5,
-                                  max_overflow=20)
-        app.extensions["ledger_engine"] = engine
-    return engine
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

@@ -26,8 +26,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from flask import current_app
-
 
 @dataclass(frozen=True)
 class StoredObject:
@@ -263,8 +261,7 @@ def make_storage(config) -> Storage:
 
 
 def get_storage() -> Storage:
-    """This app's storage (made once per app from its config)."""
-    extensions = current_app.extensions
-    if "storage" not in extensions:
-        extensions.setdefault("storage", make_storage(current_app.config))
-    return extensions["storage"]
+    """This app's storage (``runtime().storage``)."""
+    from llmops.runtime import runtime
+
+    return runtime().storage

@@ -58,12 +58,12 @@ def registration_policy():
 
 def _api_segments(app: Flask) -> set[str]:
     """First path segments used by any route but the console's own (computed once)."""
-    segments = app.extensions.get("console_api_segments")
+    segments = app.runtime.console_api_segments
     if segments is None:
         segments = {rule.rule.lstrip("/").split("/", 1)[0] for rule in app.url_map.iter_rules()
                     if not rule.endpoint.startswith("console.") and rule.endpoint != "static"}
         segments.discard("")
-        app.extensions["console_api_segments"] = segments
+        app.runtime.console_api_segments = segments
     return segments
 
 

@@ -40,6 +40,8 @@ from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Blueprint, Flask, current_app, jsonify, send_from_directory
 from marshmallow import Schema
 
+from llmops.runtime import runtime
+
 bp = Blueprint("contract", __name__)
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
@@ -357,9 +359,9 @@ def operations(app: Flask) -> list[dict]:
 
 
 def _cached_spec() -> dict:
-    spec = current_app.extensions.get("openapi_spec")
+    spec = runtime().openapi_spec
     if spec is None:
-        spec = current_app.extensions["openapi_spec"] = build_spec(current_app)
+        spec = runtime().openapi_spec = build_spec(current_app)
     return spec
 
 

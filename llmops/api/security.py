@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from llmops.api import error_handlers
 from llmops.errors import InvalidApiKeyError, ValidateError
 from llmops.extensions import limiter
+from llmops.runtime import runtime
 from llmops.services.gateway import api_key_service
 
 KEY_AUTH_BLUEPRINTS = ("openai", "voice_engine", "caiqi", "selfservice")
@@ -35,7 +36,7 @@ def init_app(app: Flask) -> None:
     hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    app.extensions["key_auth_endpoints"] = set(KEY_AUTH_ENDPOINTS)
+    app.runtime.key_auth_endpoints.update(KEY_AUTH_ENDPOINTS)
     app.register_error_handler(InvalidApiKeyError, _invalid_key)
     app.before_request(_refuse_after_key_failures)
     app.before_request(_refuse_nul_characters)
@@ -62,7 +63,7 @@ def _invalid_key(exc: InvalidApiKeyError):
 
 def _key_route() -> bool:
     return (request.blueprint in KEY_AUTH_BLUEPRINTS
-            or request.endpoint in current_app.extensions.get("key_auth_endpoints", ()))
+            or request.endpoint in runtime().key_auth_endpoints)
 
 
 def client_address() -> str:
@@ -89,7 +90,7 @@ def _after_request(response):
     if request.endpoint not in ("ops.prometheus_metrics", "console.assets"):  # the console's hashed files cache
         response.headers["Cache-Control"] = "no-store"
     if g.get("api_key_failed") and limiter.enabled:
-        current_app.extensions.setdefault("key_auth_endpoints", set()).add(request.endpoint)
+        runtime().key_auth_endpoints.add(request.endpoint)
         limiter.limiter.hit(_failure_limit(), FAILURE_SCOPE, client_address())
     return response
 

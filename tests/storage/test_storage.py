@@ -39,16 +39,11 @@ def storage(request, tmp_path, moto):
 
 
 @pytest.fixture
-def s3_app(app, moto):
+def s3_app(app, moto, monkeypatch):
     """The session app with its storage switched to a fresh bucket of the S3 server."""
-    previous = app.extensions.get("storage")
     store = s3_storage(moto)
-    app.extensions["storage"] = store
-    yield store
-    if previous is None:
-        app.extensions.pop("storage", None)
-    else:
-        app.extensions["storage"] = previous
+    monkeypatch.setattr(app.runtime, "storage", store)
+    return store
 
 
 def keys(store) -> set[str]:
@@ -193,22 +188,15 @@ def test_images_are_served_from_the_shared_storage(client, auth, s3_app):
     assert client.get("/upload-files/images/" + "b" * 32 + ".png").status_code == 404
 
 
-def test_rows_holding_an_absolute_path_still_index(app, client, auth, tmp_path):
+def test_rows_holding_an_absolute_path_still_index(app, client, auth, tmp_path, monkeypatch):
     """Uploads stored before storage keys hold the absolute path of a file in the upload folder."""
-    previous = app.extensions.get("storage")
-    app.extensions["storage"] = LocalStorage(tmp_path)
-    try:
-        data = upload(client, auth, "old.txt", TEXT).get_json()["data"]
-        path = tmp_path / data["account_id"] / f"{data['id']}.txt"
-        assert path.read_bytes() == TEXT
-        with app.app_context():
-            db.session.execute(sa.update(UploadFile).where(UploadFile.id == uuid.UUID(data["id"]))
-                               .values(key=str(path)))
-            db.session.commit()
-        [document_id] = add_documents(app, client, auth, new_dataset(client, auth), [data["id"]])
-        assert (tmp_path / "parsed" / f"{document_id}.txt").read_text().startswith("Tides")
-    finally:
-        if previous is None:
-            app.extensions.pop("storage", None)
-        else:
-            app.extensions["storage"] = previous
+    monkeypatch.setattr(app.runtime, "storage", LocalStorage(tmp_path))
+    data = upload(client, auth, "old.txt", TEXT).get_json()["data"]
+    path = tmp_path / data["account_id"] / f"{data['id']}.txt"
+    assert path.read_bytes() == TEXT
+    with app.app_context():
+        db.session.execute(sa.update(UploadFile).where(UploadFile.id == uuid.UUID(data["id"]))
+                           .values(key=str(path)))
+        db.session.commit()
+    [document_id] = add_documents(app, client, auth, new_dataset(client, auth), [data["id"]])
+    assert (tmp_path / "parsed" / f"{document_id}.txt").read_text().startswith("Tides")
