@@ -1,14 +1,16 @@
-"""Fetching a URL a client gave us (an image in a chat message) without letting the client reach
-our own network (SSRF).
+"""Fetching a URL someone else chose without letting them reach our own network (SSRF): image
+URLs in chat messages (``fetch_public``) and tools' HTTP calls (``llmops.tools.http``) both go
+through ``request`` here, the one implementation.
 
-``fetch_public(url, ...)`` accepts only ``http``/``https``; it resolves the host itself and refuses
-when any of its addresses is not a public unicast address (loopback, private, link-local — cloud
-metadata at 169.254.169.254 —, shared, multicast, reserved, unspecified); it then connects to the
-address it checked (the host name is kept for the ``Host`` header and TLS), so a second DNS answer
-cannot swap in an internal address. Redirects are followed by hand, at most ``max_redirects``,
-each target checked the same way. The body is read up to ``max_bytes`` within ``timeout_s`` in
-total. Refusals raise ``UnsafeUrlError`` (the caller's fault, a 400), failures ``FetchFailed``.
-No Flask imports.
+``request`` accepts only ``http``/``https``; it resolves the host itself and refuses when any of
+its addresses is not a public unicast address (loopback, private, link-local — cloud metadata at
+169.254.169.254 —, shared, multicast, reserved, unspecified) unless ``allow_private``; it then
+connects to the address it checked (the host name is kept for the ``Host`` header and TLS), so a
+second DNS answer cannot swap in an internal address. Redirects are followed by hand, at most
+``max_redirects``, each target checked the same way (and, with ``same_host``, kept on the first
+host). The body is read up to ``max_bytes`` (a larger ``Content-Length`` is refused before
+reading) within ``timeout_s`` in total. Refusals raise ``UnsafeUrlError`` (the caller's fault, a
+400), failures ``FetchFailed``. No Flask imports.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from dataclasses import dataclass
 
 import httpx
 
@@ -71,43 +74,101 @@ def resolve_public(host: str, port: int, allow_private: bool = False) -> str:
     return str(checked[0])
 
 
-def fetch_public(url: str, *, max_bytes: int, timeout_s: float, allow_private: bool = False,
-                 max_redirects: int = 3) -> tuple[bytes, str]:
-    """(body, content type) of ``url``; ``UnsafeUrlError`` / ``FetchFailed`` as described above."""
+@dataclass
+class HttpResult:
+    """A finished call: HTTP ``status``, ``content_type``, the ``body`` (at most ``max_bytes``) and
+    the ``url`` that answered (after redirects)."""
+
+    status: int
+    content_type: str
+    body: bytes
+    encoding: str
+    url: str
+
+    @property
+    def text(self) -> str:
+        """The body decoded with its declared charset (UTF-8 when none), bad bytes replaced."""
+        return self.body.decode(self.encoding, errors="replace")
+
+
+def request(method: str, url: str, *, params: dict | None = None, headers: dict | None = None,
+            cookies: dict | None = None, json_body: dict | None = None, timeout_s: float = 10.0,
+            max_bytes: int = 512 * 1024, allow_private: bool = False, max_redirects: int = 3,
+            same_host: bool = False, allowed_hosts: list[str] | None = None) -> HttpResult:
+    """Send one request as described above → ``HttpResult`` (any HTTP status; the caller decides).
+
+    ``same_host``: a redirect to another host is refused (``UnsafeUrlError``). ``allowed_hosts``:
+    when given, the URL's host (and every redirect's) must be one of them or a subdomain of one.
+    ``timeout_s`` bounds the whole call, redirects included. Raises ``UnsafeUrlError`` (refused URL
+    or address) or ``FetchFailed`` (resolution, connection, time or size limit)."""
     deadline = time.monotonic() + timeout_s
     current = _parse(url)
+    first_host = current.host
+    headers = {k: v for k, v in (headers or {}).items() if k.lower() not in ("host", "content-length")}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     with httpx.Client(follow_redirects=False, trust_env=False, timeout=httpx.Timeout(timeout_s)) as client:
         for _ in range(max_redirects + 1):
-            if time.monotonic() > deadline:
-                raise FetchFailed(f"the download took longer than {timeout_s:g} s")
+            if same_host and current.host != first_host:
+                raise UnsafeUrlError(f"a redirect to another host ({current.host}) is not followed")
+            _check_allowed(current.host, allowed_hosts)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FetchFailed(f"the call took longer than {timeout_s:g} s")
             host = current.host
             port = current.port or (443 if current.scheme == "https" else 80)
             address = resolve_public(host, port, allow_private)
-            pinned = current.copy_with(host=address)
-            headers = {"Host": f"{host}:{current.port}" if current.port else host, "Accept": "image/*"}
+            pinned = current.copy_with(host=address)  # the checked address, never a second DNS answer
+            sent = {**headers, "Host": f"{host}:{current.port}" if current.port else host}
             extensions = {"sni_hostname": host} if current.scheme == "https" else {}
             try:
-                with client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
+                with client.stream(method, pinned, params=params, headers=sent, json=json_body,
+                                   extensions=extensions, timeout=httpx.Timeout(remaining)) as response:
                     if response.is_redirect:
-                        location = response.headers.get("Location", "")
-                        current = _parse(str(current.join(location)))
+                        current = _parse(str(current.join(response.headers.get("Location", ""))))
+                        if response.status_code in (301, 302, 303):
+                            method, json_body = "GET", None
+                        params = None  # the Location carries its own query
                         continue
-                    if response.status_code != 200:
-                        raise FetchFailed(f"the URL answered {response.status_code}")
                     declared = response.headers.get("Content-Length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
-                        raise FetchFailed(f"the file is larger than {max_bytes} bytes")
+                        raise FetchFailed(f"the response is larger than {max_bytes} bytes")
                     body = bytearray()
                     for chunk in response.iter_bytes():
                         body += chunk
                         if len(body) > max_bytes:
-                            raise FetchFailed(f"the file is larger than {max_bytes} bytes")
+                            raise FetchFailed(f"the response is larger than {max_bytes} bytes")
                         if time.monotonic() > deadline:
-                            raise FetchFailed(f"the download took longer than {timeout_s:g} s")
-                    return bytes(body), response.headers.get("Content-Type", "")
+                            raise FetchFailed(f"the call took longer than {timeout_s:g} s")
+                    return HttpResult(response.status_code, response.headers.get("Content-Type", ""), bytes(body),
+                                      response.encoding or "utf-8", str(current))
+            except httpx.TimeoutException as exc:
+                raise FetchFailed(f"the call took longer than {timeout_s:g} s") from exc
             except httpx.HTTPError as exc:
-                raise FetchFailed(f"the URL could not be fetched ({exc.__class__.__name__})") from exc
+                raise FetchFailed(f"the call failed ({exc.__class__.__name__})") from exc
     raise FetchFailed(f"more than {max_redirects} redirects")
+
+
+def fetch_public(url: str, *, max_bytes: int, timeout_s: float, allow_private: bool = False,
+                 max_redirects: int = 3) -> tuple[bytes, str]:
+    """(body, content type) of an image URL a client gave us: ``request`` with redirects to any
+    public host; an answer other than 200 raises ``FetchFailed``."""
+    result = request("GET", url, headers={"Accept": "image/*"}, timeout_s=timeout_s, max_bytes=max_bytes,
+                     allow_private=allow_private, max_redirects=max_redirects)
+    if result.status != 200:
+        raise FetchFailed(f"the URL answered {result.status}")
+    return result.body, result.content_type
+
+
+def _check_allowed(host: str, allowed_hosts: list[str] | None) -> None:
+    if allowed_hosts is None:
+        return
+    host = host.lower().rstrip(".")
+    for allowed in allowed_hosts:
+        allowed = allowed.strip().lower().rstrip(".")
+        if allowed and (host == allowed or host.endswith("." + allowed)):
+            return
+    raise UnsafeUrlError(f"the host {host} is not in the tool's allow-list")
 
 
 def _parse(url: str) -> httpx.URL:

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from llmops.providers import safe_fetch
 from llmops.tools import http
 from tests.api.test_agent import api_provider, api_refs, chat, configure
 
@@ -40,7 +41,7 @@ def fake_dns(monkeypatch):
 def public_test_host(monkeypatch, tool_server_process):
     """``public.test`` stands for a public server: it is the local tool server, taken as public.
     ``rebind.test`` answers like it once, then with a private address (DNS rebinding)."""
-    real = http.resolve_public
+    real = safe_fetch.resolve_public
     answers = {"rebind.test": 0}
 
     def resolve(host, port, allow_private=False):
@@ -51,7 +52,7 @@ def public_test_host(monkeypatch, tool_server_process):
             return "127.0.0.1" if answers["rebind.test"] == 1 else real("10.0.0.7", port, allow_private)
         return real(host, port, allow_private)
 
-    monkeypatch.setattr(http, "resolve_public", resolve)
+    monkeypatch.setattr(safe_fetch, "resolve_public", resolve)
     tool_server_process.requests.clear()
     return tool_server_process
 
