@@ -24,10 +24,11 @@ import logging
 import math
 import re
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 
 import numpy as np
+from cachetools import LRUCache
 
 K1 = 1.5
 B = 0.75
@@ -133,7 +134,10 @@ class IndexCache:
 
     def __init__(self, max_postings: int = 20_000_000):
         self.max_postings = max_postings
-        self._entries: OrderedDict[Hashable, tuple[int, BM25Index]] = OrderedDict()
+        # Weighted by postings; a snapshot larger than the whole budget counts as the budget, so
+        # it is still kept (alone) rather than rebuilt on every query.
+        self._entries: LRUCache[Hashable, tuple[int, BM25Index]] = LRUCache(
+            maxsize=max_postings, getsizeof=lambda entry: min(entry[1].posting_count, max_postings))
         self._locks: dict[Hashable, threading.Lock] = {}
         self._guard = threading.Lock()
         self.builds = 0
@@ -151,21 +155,12 @@ class IndexCache:
             index = build()
             self.builds += 1
             with self._guard:
-                self._entries[key] = (version, index)
-                self._entries.move_to_end(key)
-                self._evict()
+                self._entries[key] = (version, index)  # evicts the least recently used beyond the budget
             return index
 
     def _lookup(self, key: Hashable, version: int) -> BM25Index | None:
         with self._guard:
-            entry = self._entries.get(key)
+            entry = self._entries.get(key)  # a hit counts as a use
             if entry is None or entry[0] < version:
                 return None
-            self._entries.move_to_end(key)
             return entry[1]
-
-    def _evict(self) -> None:
-        total = sum(index.posting_count for _, index in self._entries.values())
-        while total > self.max_postings and len(self._entries) > 1:
-            _, (_, index) = self._entries.popitem(last=False)
-            total -= index.posting_count
