@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from llmops.quota import QuotaLedger
     from llmops.rag.fulltext import IndexCache
     from llmops.rag.vector_store import VectorStore
-    from llmops.services.usage_service import UsageBuffer
+    from llmops.services.core.usage_service import UsageBuffer
     from llmops.state import StateStore
     from llmops.storage import Storage
 
@@ -182,7 +182,7 @@ class Runtime:
     @per_process
     def api_key_cache(self) -> TTLCache[str, Any]:
         """API key digest → ``KeyPrincipal`` (or None for an unknown key), ``API_KEY_CACHE_SIZE``
-        entries for ``API_KEY_CACHE_TTL_S`` seconds (``services.api_key_service``)."""
+        entries for ``API_KEY_CACHE_TTL_S`` seconds (``services.gateway.api_key_service``)."""
         return TTLCache(maxsize=self.config["API_KEY_CACHE_SIZE"], ttl=self.config["API_KEY_CACHE_TTL_S"],
                         timer=time.monotonic)
 
@@ -201,7 +201,7 @@ class Runtime:
     @per_process
     def usage_buffer(self) -> UsageBuffer:
         """Usage records waiting to be sent to the ``usage`` queue (a thread flushes them)."""
-        from llmops.services.usage_service import UsageBuffer
+        from llmops.services.core.usage_service import UsageBuffer
 
         return UsageBuffer(self.app)
 
