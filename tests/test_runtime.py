@@ -9,13 +9,14 @@ from llmops.runtime import Runtime, runtime
 def test_a_member_is_built_once_and_shared_by_threads(app):
     seen = []
     app.runtime.reset("chat_clients")
+    threads = [threading.Thread(target=lambda: seen.append(app.runtime.chat_clients)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 8 and len({id(clients) for clients in seen}) == 1
     with app.app_context():
-        threads = [threading.Thread(target=lambda: seen.append(runtime().chat_clients)) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert len({id(clients) for clients in seen}) == 1
+        assert runtime().chat_clients is seen[0]
 
 
 def test_reset_forgets_a_member_and_the_next_read_builds_it_again(app):
