@@ -152,7 +152,7 @@ def view_facts(view, depth: int = 0) -> ViewFacts:
     facts.jwt = "jwt_required(" in source
     facts.jwt_optional = "optional=True" in source and facts.jwt
     facts.api_key = "key_required" in source  # @api_key_required, @seed003_key_required
-    facts.streams = bool(re.search(r"sse_response|json_or_sse|event-stream|stream_with_context", source))
+    facts.streams = bool(re.search(r"sse_response|json_or_sse|framed_response|event-stream|stream_with_context", source))
     facts.files = "request.files" in source
     reads_json = "json_body(" in source or "get_json(" in source
     for node in ast.walk(tree):

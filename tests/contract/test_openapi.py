@@ -80,3 +80,24 @@ def test_about_lists_the_same_operations(client):
     from_spec = {(p, m) for p, item in spec["paths"].items() for m in item if m in METHODS and not p.startswith("/static")}
     assert from_about == from_spec
     assert all(r["summary"] for r in about)
+
+
+STREAMING = ("/v1/chat/completions", "/v1/apps/{app_id}/chat", "/chat/completions", "/rag/chat/completions",
+             "/audio/chat/completions", "/api/v1/chat/completions", "/openapi/chat", "/apps/{app_id}/debug",
+             "/api/chat/{conversation_id}")
+KEY_AUTHENTICATED = ("/v1/models", "/v1/embeddings", "/audio/chat/completions", "/api/v1/models",
+                     "/api/redeem", "/api/logs", "/openapi/chat")
+
+
+def test_streams_and_key_auth_are_read_from_the_shared_helpers(client):
+    """Every streaming route lists ``text/event-stream`` and every key route ``apiKey``, whichever
+    helper (``json_or_sse``, ``framed_response``, ``sse_response``) or decorator
+    (``@api_key_required``, ``@seed003_key_required``) the view uses."""
+    paths = spec_of(client)["paths"]
+    quiet = [p for p in STREAMING if "text/event-stream" not in paths[p]["post"]["responses"]["200"].get("content", {})]
+    assert quiet == [], quiet
+    operations = [op for p in KEY_AUTHENTICATED for m, op in paths[p].items() if m in METHODS]
+    assert operations and all({"apiKey": []} in op["security"] for op in operations)
+    upload = [p for p in ("/upload-files", "/upload-files/file", "/upload-files/image", "/api/rag/doc/upload")
+              if "multipart/form-data" not in paths[p]["post"]["requestBody"]["content"]]
+    assert upload == [], upload
