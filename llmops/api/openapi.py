@@ -10,7 +10,7 @@ How each part is found — nothing is declared twice, so the contract cannot dri
 * summary and description: the view's docstring (first line, rest);
 * request body and query parameters: the marshmallow schemas the view *loads* — found by reading
   the view's source (``XSchema().load(json_body())`` → JSON body, ``.load(request.args)`` → query,
-  ``.load(request.form)`` / ``request.files`` → multipart form); apispec's marshmallow plugin turns
+  ``.load(request.form)`` / ``request.files`` / ``uploaded_file()`` → multipart form); apispec's marshmallow plugin turns
   them into JSON Schema;
 * security: ``@jwt_required()`` → the studio JWT; ``@api_key_required`` (or a surface's variant,
   ``@seed003_key_required``) → ``apiKey``;
@@ -153,7 +153,7 @@ def view_facts(view, depth: int = 0) -> ViewFacts:
     facts.jwt_optional = "optional=True" in source and facts.jwt
     facts.api_key = "key_required" in source  # @api_key_required, @seed003_key_required
     facts.streams = bool(re.search(r"sse_response|json_or_sse|framed_response|event-stream|stream_with_context", source))
-    facts.files = "request.files" in source
+    facts.files = "request.files" in source or "uploaded_file(" in source
     reads_json = "json_body(" in source or "get_json(" in source
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):

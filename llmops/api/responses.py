@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from flask import current_app, jsonify, request
 
 from llmops.errors import ValidateError
@@ -41,6 +43,15 @@ def json_body() -> dict:
         raise ValidateError(f"{field}: NUL characters are not allowed", data={field: ["NUL characters are not allowed"]},
                             status=400)
     return body
+
+
+def uploaded_file(field: str = "file") -> tuple[BinaryIO | None, str, str]:
+    """The multipart file ``field`` as a service takes it: ``(stream, filename, mimetype)``;
+    ``(None, "", "")`` when none was sent (the service names the missing field)."""
+    upload = request.files.get(field)
+    if upload is None:
+        return None, "", ""
+    return upload.stream, upload.filename or "", upload.mimetype or ""
 
 
 def _nul_field(value, path: str = "body") -> str | None:

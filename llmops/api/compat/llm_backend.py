@@ -21,7 +21,7 @@ from flask_jwt_extended import jwt_required
 from marshmallow import ValidationError
 
 from llmops.api.auth import body_field_key, current_account_id, login_limit
-from llmops.api.responses import json_body
+from llmops.api.responses import json_body, uploaded_file
 from llmops.api.sse import sse_response
 from llmops.extensions import limiter
 from llmops.schemas.compat.llm_backend import (
@@ -165,7 +165,7 @@ def kb_delete():
 def doc_upload():
     """Seed 000: upload a document into a knowledge base (answers when it is indexed)."""
     data = KbSchema().load(request.form)
-    result = conversations.upload_document(current_account_id(), data["kb_id"], request.files.get("file"))
+    result = conversations.upload_document(current_account_id(), data["kb_id"], *uploaded_file("file"))
     if result["status"] == "error":
         response = jsonify({"success": False, "doc_id": result["doc_id"], "status": "error",
                             "message": f"文档处理失败: {result['error']}"})

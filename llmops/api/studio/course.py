@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request, send_file, url_for
 from flask_jwt_extended import jwt_required
 
 from llmops.api.auth import api_key_required, current_account_id
-from llmops.api.responses import json_body, ok, page
+from llmops.api.responses import json_body, ok, page, uploaded_file
 from llmops.api.sse import json_or_sse, sse_response
 from llmops.api.studio.auth import account_dict
 from llmops.schemas.common import PaginationQuerySchema
@@ -106,14 +106,14 @@ def update_summary(app_id: uuid.UUID):
 @jwt_required()
 def upload_file():
     """Course 03: upload a file (answers its id, name and URL)."""
-    return ok(upload_service.upload_file(current_account_id(), request.files.get("file")), "file uploaded")
+    return ok(upload_service.upload_file(current_account_id(), *uploaded_file("file")), "file uploaded")
 
 
 @bp.post("/upload-files/image")
 @jwt_required()
 def upload_image():
     """Course 03: upload an image (checked by content; answers its URL)."""
-    name = upload_service.upload_image(current_account_id(), request.files.get("file"))
+    name = upload_service.upload_image(current_account_id(), *uploaded_file("file"))
     return ok({"image_url": url_for("course.get_image", name=name, _external=True)}, "image uploaded")
 
 

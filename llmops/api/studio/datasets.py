@@ -8,7 +8,7 @@ from flask import Blueprint, request
 from flask_jwt_extended import jwt_required
 
 from llmops.api.auth import current_account_id
-from llmops.api.responses import json_body, ok, page
+from llmops.api.responses import json_body, ok, page, uploaded_file
 from llmops.schemas.common import SearchPaginationQuerySchema
 from llmops.schemas.dataset import (
     DatasetCreateSchema,
@@ -37,7 +37,7 @@ DOC = "/datasets/<uuid:dataset_id>/documents/<uuid:document_id>"
 @jwt_required()
 def upload_file():
     """Upload a file for a dataset (kept until added as a document)."""
-    return ok(upload_service.upload_file(current_account_id(), request.files.get("file")), "file uploaded", 201)
+    return ok(upload_service.upload_file(current_account_id(), *uploaded_file("file")), "file uploaded", 201)
 
 
 @bp.get("/embedding-models")

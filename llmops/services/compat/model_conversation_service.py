@@ -16,10 +16,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
-from werkzeug.datastructures import FileStorage
 
 from llmops.errors import NotFoundError, ValidateError
 from llmops.extensions import db
@@ -204,13 +204,15 @@ def create_knowledge_base(account_id: uuid.UUID, name: str, embedding_model: str
             "requested_unavailable": bool(embedding_model) and embedding_model != default}
 
 
-def upload_document(account_id: uuid.UUID, kb_id: uuid.UUID, file: FileStorage | None) -> dict:
-    """Seed 000 "Upload Document": store the file, index it through the pipeline (the ``indexing``
-    workers) and wait up to ``SEED000_UPLOAD_WAIT_S`` for it → ``{doc_id, status, segment_count,
-    error}``; ``status`` is ``completed``, ``error`` or still in progress when the wait ran out.
+def upload_document(account_id: uuid.UUID, kb_id: uuid.UUID, stream: BinaryIO | None, filename: str,
+                    mimetype: str = "") -> dict:
+    """Seed 000 "Upload Document": store the file read from ``stream`` (``upload_file``), index it
+    through the pipeline (the ``indexing`` workers) and wait up to ``SEED000_UPLOAD_WAIT_S`` for it
+    → ``{doc_id, status, segment_count, error}``; ``status`` is ``completed``, ``error`` or still in
+    progress when the wait ran out.
     Raises what the upload raises (413 size, 415 type, 422 no file), ``NotFoundError`` (kb)."""
     dataset_service.get_owned_dataset(account_id, kb_id)
-    upload = upload_service.upload_file(account_id, file)
+    upload = upload_service.upload_file(account_id, stream, filename, mimetype)
     created = document_service.create_documents(account_id, kb_id, [uuid.UUID(upload["id"])], "automatic", None)
     document_id = uuid.UUID(created["documents"][0]["id"])
     deadline = time.monotonic() + current_app.config["SEED000_UPLOAD_WAIT_S"]

@@ -10,9 +10,9 @@ import secrets
 import tempfile
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import current_app
-from werkzeug.datastructures import FileStorage
 
 from llmops.errors import AppError, NotFoundError, ValidateError
 from llmops.extensions import db
@@ -32,16 +32,17 @@ class UnsupportedMediaError(AppError):
     code, status, default_message = "validate_error", 415, "Unsupported file type"
 
 
-def upload_file(account_id: uuid.UUID, file: FileStorage | None) -> dict:
-    """Store ``file`` → ``{id, name, size, extension, mime_type, hash}``.
+def upload_file(account_id: uuid.UUID, stream: BinaryIO | None, filename: str, mimetype: str = "") -> dict:
+    """Store the file read from ``stream`` (its client-side ``filename`` and declared ``mimetype``;
+    no stream: none was sent) → ``{id, name, size, extension, mime_type, hash}``.
 
     413 over ``UPLOAD_MAX_BYTES`` or past the account's ``ACCOUNT_STORAGE_BYTES``; 415 when the
     extension is not supported or the bytes do not match it (checked by content, not only by
     name); 422 when there is no file or it is empty.
     """
-    if file is None or not file.filename:
+    if stream is None or not filename:
         raise ValidateError("a file is required", data={"file": ["a file is required"]})
-    name = os.path.basename(file.filename.replace("\\", "/"))[:255]
+    name = os.path.basename(filename.replace("\\", "/"))[:255]
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in SUPPORTED_EXTENSIONS:
         raise UnsupportedMediaError(f"file type .{extension or '?'} is not supported; use one of "
@@ -54,7 +55,7 @@ def upload_file(account_id: uuid.UUID, file: FileStorage | None) -> dict:
         path = Path(folder) / f"upload.{extension}"
         digest, size = hashlib.sha256(), 0
         with open(path, "wb") as out:
-            while chunk := file.stream.read(1024 * 1024):
+            while chunk := stream.read(1024 * 1024):
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLargeError(f"the file is larger than {limit // (1024 * 1024)} MB")
@@ -67,7 +68,7 @@ def upload_file(account_id: uuid.UUID, file: FileStorage | None) -> dict:
         if reason:
             raise UnsupportedMediaError(reason, data={"file": [reason]})
         get_storage().put_file(key, path)
-    declared = file.mimetype if file.mimetype and file.mimetype != "application/octet-stream" else ""
+    declared = mimetype if mimetype and mimetype != "application/octet-stream" else ""
     mime_type = declared or mimetypes.guess_type(name)[0] or f"text/{extension}"
     row = UploadFile(id=file_id, account_id=account_id, name=name, key=key, size=size, extension=extension,
                      mime_type=mime_type, hash=digest.hexdigest())
@@ -105,16 +106,17 @@ IMAGE_KINDS = {
 IMAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpg|gif|webp)$")
 
 
-def upload_image(account_id: uuid.UUID, file: FileStorage | None) -> str:
-    """Store an image (PNG, JPEG, GIF or WebP by content, ≤ ``UPLOAD_MAX_BYTES``) under an
-    unguessable name → that name (served by ``GET /upload-files/images/<name>``).
+def upload_image(account_id: uuid.UUID, stream: BinaryIO | None, filename: str, mimetype: str = "") -> str:
+    """Store an image read from ``stream`` (PNG, JPEG, GIF or WebP by content, ≤ ``UPLOAD_MAX_BYTES``;
+    ``filename`` and ``mimetype`` are the client's and not trusted) under an unguessable name → that
+    name (served by ``GET /upload-files/images/<name>``).
 
     422 without a file, 413 too large, 415 when the bytes are not one of those images (SVG is
     refused: it can carry scripts)."""
-    if file is None or not file.filename:
+    if stream is None or not filename:
         raise ValidateError("an image file is required", data={"file": ["an image file is required"]})
     limit = current_app.config["UPLOAD_MAX_BYTES"]
-    data = file.stream.read(limit + 1)
+    data = stream.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLargeError(f"the image is larger than {limit // (1024 * 1024)} MB")
     if not data:
