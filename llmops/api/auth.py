@@ -2,6 +2,8 @@
 
 * JWT wiring (flask-jwt-extended): identity = account UUID, revocation through the state store
   (logged-out sessions, revoked sessions, disabled accounts), 401/403 envelopes for token problems.
+* ``session_tokens`` / ``access_token``: the tokens of a session the account services opened
+  (services return the account; only this layer issues JWTs).
 * ``api_key_required``: the one API-key check of every key-authenticated route (``/v1``, seeds
   001, 003, 004, the course's open API).
 """
@@ -12,9 +14,10 @@ import functools
 import hashlib
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import current_app, request
-from flask_jwt_extended import JWTManager, get_jwt_identity
+from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token, decode_token, get_jwt_identity
 
 from llmops.api.error_handlers import forbidden_response, unauthorized_response
 from llmops.services.core import account_service
@@ -61,6 +64,27 @@ def api_key_required(view: Callable | None = None, /, *, credentials: Callable[[
             return view(api_key_service.authenticate(credentials()), *args, **kwargs)
         return authenticated
     return decorate if view is None else decorate(view)
+
+
+def access_token(account, sid: str | None = None, expires: timedelta | None = None) -> dict:
+    """An access token for ``account``'s session ``sid`` (a new session when None) →
+    ``{access_token, expire_at, expires_in}`` (``expire_at``: Unix seconds, ``expires_in``: seconds);
+    ``expires`` overrides ``JWT_ACCESS_TOKEN_EXPIRES``. The claims ``sid`` and ``sv`` (the account's
+    session version) are what revocation checks (``account_service.is_token_revoked``)."""
+    claims = {"sid": sid or uuid.uuid4().hex, "sv": account.session_version}
+    token = create_access_token(identity=str(account.id), additional_claims=claims, expires_delta=expires)
+    expire_at = decode_token(token)["exp"]
+    return {"access_token": token, "expire_at": expire_at, "expires_in": account_service.seconds_left(expire_at)}
+
+
+def session_tokens(account, sid: str | None = None) -> dict:
+    """A new session for ``account`` (or new tokens for its session ``sid``) → ``access_token``'s
+    fields and ``refresh_token``."""
+    sid = sid or uuid.uuid4().hex
+    tokens = access_token(account, sid)
+    tokens["refresh_token"] = create_refresh_token(identity=str(account.id),
+                                                   additional_claims={"sid": sid, "sv": account.session_version})
+    return tokens
 
 
 def current_account_id() -> uuid.UUID:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_jwt_extended import jwt_required
 from marshmallow import ValidationError
 
-from llmops.api.auth import body_field_key, current_account_id, login_limit
+from llmops.api.auth import access_token, body_field_key, current_account_id, login_limit
 from llmops.api.responses import json_body, uploaded_file
 from llmops.api.sse import sse_response
 from llmops.extensions import limiter
@@ -78,7 +78,9 @@ def register():
 def login():
     """Seed 000: sign in with username and password (a long-lived token)."""
     data = LoginSchema().load(json_body())
-    token = account_service.username_login(data["username"], data["password"], ip=request.remote_addr or "")
+    account = account_service.username_login(data["username"], data["password"], ip=request.remote_addr or "")
+    # one access token valid on the studio API too, living SEED000_TOKEN_EXPIRES (those clients cannot refresh)
+    token = access_token(account, expires=current_app.config["SEED000_TOKEN_EXPIRES"])
     return jsonify({"token": token["access_token"], "expire_at": token["expire_at"]})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask_jwt_extended import get_jwt, jwt_required
 
-from llmops.api.auth import body_field_key, current_account_id, login_limit
+from llmops.api.auth import access_token, body_field_key, current_account_id, login_limit, session_tokens
 from llmops.api.responses import json_body, ok
 from llmops.extensions import limiter
 from llmops.models.base import unix
@@ -20,7 +20,7 @@ bp = Blueprint("auth", __name__)
 def register():
     """Create an account (REGISTRATION policy: open, invite or closed)."""
     data = RegisterSchema().load(json_body())
-    return ok(account_service.register(**data, ip=request.remote_addr or ""), "registered", 201)
+    return ok(session_tokens(account_service.register(**data, ip=request.remote_addr or "")), "registered", 201)
 
 
 @bp.post("/auth/password-login")
@@ -29,14 +29,15 @@ def register():
 def password_login():
     """Sign in with e-mail and password: an access token and a refresh token."""
     data = PasswordLoginSchema().load(json_body())
-    return ok(account_service.password_login(data["email"], data["password"], ip=request.remote_addr or ""))
+    account = account_service.password_login(data["email"], data["password"], ip=request.remote_addr or "")
+    return ok(session_tokens(account))
 
 
 @bp.post("/auth/refresh")
 @jwt_required(refresh=True)
 def refresh():
     """A new access token for a refresh token."""
-    return ok(account_service.refresh(current_account_id(), get_jwt().get("sid")))
+    return ok(access_token(account_service.get_account(current_account_id()), get_jwt().get("sid")))
 
 
 @bp.post("/auth/logout")
@@ -67,9 +68,9 @@ def update_name():
 def update_password():
     """Change the password (the current one is required); other sessions are revoked."""
     data = AccountPasswordSchema().load(json_body())
-    tokens = account_service.update_password(current_account_id(), data["current_password"], data["password"],
-                                             get_jwt().get("sid"))
-    return ok(tokens, "password updated: every other session is signed out; use the new tokens")
+    account = account_service.update_password(current_account_id(), data["current_password"], data["password"])
+    return ok(session_tokens(account, get_jwt().get("sid")),
+              "password updated: every other session is signed out; use the new tokens")
 
 
 def account_dict(account) -> dict:

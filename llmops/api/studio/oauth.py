@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from llmops.api.auth import login_limit
+from llmops.api.auth import login_limit, session_tokens
 from llmops.api.responses import json_body, ok
 from llmops.extensions import limiter
 from llmops.schemas.oauth import OAuthAuthorizeSchema
@@ -25,5 +25,6 @@ def redirect_url(provider: str):
 def authorize(provider: str):
     """Course 06: finish a third-party login with the provider's code (tokens, as a login)."""
     data = OAuthAuthorizeSchema().load(json_body())
-    return ok(oauth_service.authorize(provider, data["code"], data["state"], ip=request.remote_addr or "",
-                                      invite_code=data["invite_code"]))
+    account = oauth_service.authorize(provider, data["code"], data["state"], ip=request.remote_addr or "",
+                                      invite_code=data["invite_code"])
+    return ok(session_tokens(account))

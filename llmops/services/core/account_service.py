@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 
 from llmops.errors import ConflictError, FailError, ForbiddenError, NotFoundError, UnauthorizedError
 from llmops.extensions import db
@@ -37,36 +36,20 @@ DISABLED_MESSAGE = "this account has been disabled"
 # every process sees it on its next request.
 
 
-def _issue_tokens(account: Account, sid: str | None = None) -> dict:
-    """A new session (or a new token pair for ``sid``) → ``{access_token, expire_at, expires_in,
-    refresh_token}`` (``expire_at``: Unix seconds, ``expires_in``: seconds)."""
-    claims = {"sid": sid or uuid.uuid4().hex, "sv": account.session_version}
-    access = create_access_token(identity=str(account.id), additional_claims=claims)
-    refresh = create_refresh_token(identity=str(account.id), additional_claims=claims)
-    expire_at = decode_token(access)["exp"]
-    return {"access_token": access, "expire_at": expire_at, "expires_in": _seconds_left(expire_at),
-            "refresh_token": refresh}
+# The tokens themselves are issued by the api layer (``llmops/api/auth.py``): the services below
+# return the account a session is opened for.
 
 
-def _seconds_left(expire_at: int) -> int:
+def seconds_left(expire_at: int) -> int:
+    """Seconds from now until the Unix time ``expire_at`` (0 once past)."""
     return max(int(expire_at - datetime.now(UTC).timestamp()), 0)
-
-
-def refresh(account_id: uuid.UUID, sid: str | None) -> dict:
-    """A new access token for the session of a (checked) refresh token → ``{access_token,
-    expire_at, expires_in}``."""
-    account = get_account(account_id)
-    claims = {"sid": sid or uuid.uuid4().hex, "sv": account.session_version}
-    access = create_access_token(identity=str(account.id), additional_claims=claims)
-    expire_at = decode_token(access)["exp"]
-    return {"access_token": access, "expire_at": expire_at, "expires_in": _seconds_left(expire_at)}
 
 
 def logout(claims: dict) -> None:
     """End the session of the presented token: its access and refresh tokens are refused by every
     process at once (until they would have expired anyway)."""
     store = current_app.extensions["state_store"]
-    store.set(f"revoked:{claims['jti']}", "1", max(_seconds_left(claims["exp"]), 1))
+    store.set(f"revoked:{claims['jti']}", "1", max(seconds_left(claims["exp"]), 1))
     if claims.get("sid"):
         ttl = int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds())
         store.set(f"revoked-session:{claims['sid']}", "1", max(ttl, 1))
@@ -185,9 +168,9 @@ def _create_account(account: Account, invite_code: str | None, conflict: Conflic
     return account
 
 
-def register(name: str, email: str, password: str, ip: str = "", invite_code: str | None = None) -> dict:
-    """Create an account and log it in → :func:`_issue_tokens`; 409 if the e-mail is taken, 403
-    when ``REGISTRATION`` refuses it."""
+def register(name: str, email: str, password: str, ip: str = "", invite_code: str | None = None) -> Account:
+    """Create an account, logged in (committed) → the account, for a new session; 409 if the e-mail
+    is taken, 403 when ``REGISTRATION`` refuses it."""
     _check_policy(invite_code)
     email = email.strip().lower()
     conflict = ConflictError("this e-mail is already registered", data={"email": ["already registered"]})
@@ -195,14 +178,14 @@ def register(name: str, email: str, password: str, ip: str = "", invite_code: st
         raise conflict
     account = Account(name=name.strip(), email=email, password_hash=_hasher.hash(password),
                       last_login_at=utcnow(), last_login_ip=ip)
-    return _issue_tokens(_create_account(account, invite_code, conflict))
+    return _create_account(account, invite_code, conflict)
 
 
-def password_login(email: str, password: str, ip: str = "") -> dict:
-    """Check the password → :func:`_issue_tokens`; one generic 401 for any mismatch, 403 for a
-    disabled account (told only to whoever knows its password)."""
+def password_login(email: str, password: str, ip: str = "") -> Account:
+    """Check the password → the account, for a new session; one generic 401 for any mismatch, 403
+    for a disabled account (told only to whoever knows its password)."""
     account = db.session.scalar(sa.select(Account).where(Account.email == email.strip().lower()))
-    return _issue_tokens(_login(account, password, ip, "wrong e-mail or password"))
+    return _login(account, password, ip, "wrong e-mail or password")
 
 
 def _login(account: Account | None, password: str, ip: str, mismatch: str) -> Account:
@@ -247,16 +230,10 @@ def register_username(username: str, password: str, ip: str = "", invite_code: s
     return _create_account(account, invite_code, conflict)
 
 
-def username_login(username: str, password: str, ip: str = "") -> dict:
-    """Seed 000 "Login User" → ``{access_token, expire_at}``: one access token valid on the studio API
-    too, living ``SEED000_TOKEN_EXPIRES`` (those clients cannot refresh) and revocable like any other;
-    one generic 401 for any mismatch."""
-    account = _login(db.session.scalar(sa.select(Account).where(Account.username == username)), password, ip,
-                     "invalid username or password")
-    claims = {"sid": uuid.uuid4().hex, "sv": account.session_version}
-    token = create_access_token(identity=str(account.id), additional_claims=claims,
-                                expires_delta=current_app.config["SEED000_TOKEN_EXPIRES"])
-    return {"access_token": token, "expire_at": decode_token(token)["exp"]}
+def username_login(username: str, password: str, ip: str = "") -> Account:
+    """Seed 000 "Login User" → the account, for a new session; one generic 401 for any mismatch."""
+    return _login(db.session.scalar(sa.select(Account).where(Account.username == username)), password, ip,
+                  "invalid username or password")
 
 
 def create_external_account(name: str, email: str, avatar: str = "", ip: str = "",
@@ -270,13 +247,14 @@ def create_external_account(name: str, email: str, avatar: str = "", ip: str = "
     return _create_account(account, invite_code, conflict)
 
 
-def external_login(account: Account, ip: str = "") -> dict:
-    """Log ``account`` in after a third-party login → :func:`_issue_tokens`; 403 when it is disabled."""
+def external_login(account: Account, ip: str = "") -> Account:
+    """Log ``account`` in after a third-party login (stamped, committed) → the account, for a new
+    session; 403 when it is disabled."""
     if account.disabled_at is not None:
         raise ForbiddenError(DISABLED_MESSAGE)
     account.last_login_at, account.last_login_ip = utcnow(), ip
     db.session.commit()
-    return _issue_tokens(account)
+    return account
 
 
 def get_account(account_id: uuid.UUID | str) -> Account:
@@ -302,9 +280,10 @@ def update_avatar(account_id: uuid.UUID, avatar: str) -> Account:
     return account
 
 
-def update_password(account_id: uuid.UUID, current_password: str, new_password: str, sid: str | None = None) -> dict:
+def update_password(account_id: uuid.UUID, current_password: str, new_password: str) -> Account:
     """Change the password after checking the current one (``FailError`` naming the field). Every
-    token issued before is revoked, the caller's too → a new token pair for the caller's session."""
+    token issued before is revoked, the caller's too → the account, for new tokens of the caller's
+    session."""
     account = get_account(account_id)
     try:
         _hasher.verify(account.password_hash, current_password)
@@ -314,7 +293,7 @@ def update_password(account_id: uuid.UUID, current_password: str, new_password: 
     _bump_sessions(account)
     db.session.commit()
     _publish(account)
-    return _issue_tokens(account, sid)
+    return account
 
 
 def create_admin(email: str, name: str, password: str, promote: bool = False) -> tuple[Account, bool]:

@@ -56,12 +56,12 @@ def redirect_url(provider: str) -> dict:
     return {"redirect_url": url}
 
 
-def authorize(provider: str, code: str, state: str | None, ip: str = "", invite_code: str | None = None) -> dict:
-    """Course 6.2 → the login tokens (``{access_token, expire_at, expires_in, refresh_token}``) of
-    the linked account; a new account follows ``REGISTRATION`` (``invite_code`` under ``invite``).
-    Raises ``ValidateError`` (missing/unknown/used ``state``), ``FailError`` (the provider refused
-    the code), ``ForbiddenError`` (no verified primary e-mail; registration refused; account
-    disabled), ``UpstreamError`` (the provider could not be reached)."""
+def authorize(provider: str, code: str, state: str | None, ip: str = "", invite_code: str | None = None) -> Account:
+    """Course 6.2 → the linked account, logged in (the api layer opens its session); a new account
+    follows ``REGISTRATION`` (``invite_code`` under ``invite``). Raises ``ValidateError``
+    (missing/unknown/used ``state``), ``FailError`` (the provider refused the code),
+    ``ForbiddenError`` (no verified primary e-mail; registration refused; account disabled),
+    ``UpstreamError`` (the provider could not be reached)."""
     settings = _settings(provider)
     _spend_state(provider, state)
     user = _fetch_user(settings, code)
