@@ -21,7 +21,6 @@ from llmops.providers.registry import ModelRegistry, ModelSpec
 
 # Database overrides are re-read at most this often, so every process sees a change within it.
 REGISTRY_TTL_S = 5.0
-MODEL_KINDS = ("language", "vision", "embedding")
 _lock = threading.Lock()
 
 # Clients built for users' own API keys kept per process (each holds a connection pool).
