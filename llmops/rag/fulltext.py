@@ -20,6 +20,7 @@ b = 0.75 and the Lucene idf ``log(1 + (N - df + 0.5) / (df + 0.5))``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -44,7 +45,10 @@ STOP_WORDS = frozenset([
 ])
 
 
+@functools.cache
 def _jieba():
+    """jieba, quietened once per process (``setLogLevel`` clears every logger's cache: called per
+    word it took a fifth of indexing's postings time)."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
