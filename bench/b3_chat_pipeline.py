@@ -47,12 +47,12 @@ def build_corpus(workdir: Path, env: dict, segments: int) -> tuple[str, str]:
     with app.app_context():
         from llmops.extensions import db
         from llmops.models import Account, UploadFile
+        from llmops.runtime import runtime
         from llmops.services.core import account_service
-        from llmops.services.knowledge.rag_runtime import get_embedding_model
 
         rng = np.random.default_rng(5)  # B5's corpus: its cached vectors are reused
         texts = sentences(segments, vocabulary(20000, rng), rng)
-        vectors = corpus_vectors(texts, get_embedding_model())
+        vectors = corpus_vectors(texts, runtime().embedding_model)
         email = f"b3-{uuid.uuid4().hex[:8]}@example.com"
         account_service.register("bench", email, PASSWORD)
         account_id = db.session.query(Account).filter_by(email=email).one().id

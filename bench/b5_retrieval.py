@@ -59,8 +59,8 @@ def build_dataset(account_id: uuid.UUID, upload_id: uuid.UUID, name: str, texts:
     (segment rows, ``write_postings``, ``VectorStore.upsert``) → (dataset id, segment ids)."""
     from llmops.extensions import db
     from llmops.models import Dataset, Document, Segment
+    from llmops.runtime import runtime
     from llmops.services.knowledge import indexing_service
-    from llmops.services.knowledge.rag_runtime import get_vector_store
 
     dataset = Dataset(account_id=account_id, name=name)
     db.session.add(dataset)
@@ -78,7 +78,7 @@ def build_dataset(account_id: uuid.UUID, upload_id: uuid.UUID, name: str, texts:
         db.session.add_all(chunk)
         db.session.flush()
         indexing_service.write_postings(chunk)
-        get_vector_store().upsert(dataset.id, [str(s.id) for s in chunk], vectors[start:start + len(chunk)].tolist(),
+        runtime().vector_store.upsert(dataset.id, [str(s.id) for s in chunk], vectors[start:start + len(chunk)].tolist(),
                                   [{"document_id": str(document.id), "dataset_id": str(dataset.id), "enabled": True}
                                    for _ in chunk])
         db.session.commit()
@@ -107,11 +107,11 @@ def run(sizes: list[int], queries: int) -> dict:
 
             from llmops.extensions import db
             from llmops.models import Account, Dataset, UploadFile
+            from llmops.runtime import runtime
             from llmops.services.knowledge import retrieval_service
-            from llmops.services.knowledge.rag_runtime import get_embedding_model
 
             upgrade()
-            model = get_embedding_model()
+            model = runtime().embedding_model
             started = time.perf_counter()
             vectors = corpus_vectors(texts, model)
             embed_s = time.perf_counter() - started

@@ -258,10 +258,3 @@ def make_storage(config) -> Storage:
                          access_key_id=config.get("S3_ACCESS_KEY_ID"),
                          secret_access_key=config.get("S3_SECRET_ACCESS_KEY"), prefix=config.get("S3_PREFIX") or "")
     raise ValueError(f"STORAGE_BACKEND must be 'local' or 's3', not {backend!r}")
-
-
-def get_storage() -> Storage:
-    """This app's storage (``runtime().storage``)."""
-    from llmops.runtime import runtime
-
-    return runtime().storage

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from llmops.extensions import db
 from llmops.models import Account
+from llmops.runtime import runtime
 from llmops.services.core import account_service, balance_service, model_service, usage_service
 
 PRICED = "priced-model"
@@ -32,7 +33,7 @@ def balance(app, email: str) -> tuple[int, int]:
     """(balance, used) of the account ``email``, read from the database once the buffered usage is
     written (with the Redis ledger the rows follow the usage flush)."""
     with app.app_context():
-        usage_service.write_usage(usage_service.buffer().drain())
+        usage_service.write_usage(runtime().usage_buffer.drain())
         db.session.expire_all()
         account = db.session.query(Account).filter_by(email=email.lower()).one()
         return account.balance, account.used
@@ -52,4 +53,4 @@ def paid_provider(app, fake, monkeypatch):
     with app.app_context():
         db.session.delete(db.session.get(ProviderOverride, "deepseek"))
         db.session.commit()
-        app.extensions.pop("model_registry", None)
+        app.runtime.reset("model_registry")

@@ -39,7 +39,7 @@ def child_exit(server, worker):
 def worker_exit(server, worker):
     """A worker stopping (SIGTERM, a restart, max requests): send its buffered usage records first."""
     app = getattr(worker, "wsgi", None)
-    if app is not None and hasattr(app, "extensions"):
+    if app is not None and hasattr(app, "runtime"):
         from llmops.services.core.usage_service import flush_on_exit
 
         flush_on_exit(app)

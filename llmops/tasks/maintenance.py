@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from flask import current_app
 
+from llmops.runtime import runtime
 from llmops.services.studio import memory_service
 
 
@@ -17,7 +17,7 @@ def redispatch_pending_memory() -> int:
 @shared_task(name="llmops.tasks.maintenance.purge_expired_state")
 def purge_expired_state() -> int:
     """Delete expired revocations and stop flags from the database state store."""
-    return current_app.extensions["state_store"].purge_expired()
+    return runtime().state_store.purge_expired()
 
 
 @shared_task(name="llmops.tasks.maintenance.redispatch_stuck_documents")

@@ -82,6 +82,6 @@ def test_missing_or_malformed_authorization(client):
 def test_changing_a_key_in_a_process_that_has_cached_no_key_yet(app, client, auth):
     """The first cache access of a process may be a change (it used to wait on its own lock forever)."""
     key = new_key(client, auth)
-    app.extensions.pop("api_key_cache", None)
+    app.runtime.reset("api_key_cache")
     response = client.post(f"/api-keys/{key['id']}", json={"remark": "renamed"}, headers=auth)
     assert response.status_code == 200 and response.get_json()["data"]["remark"] == "renamed"

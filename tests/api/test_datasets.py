@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from llmops.runtime import runtime
 from llmops.services.knowledge import indexing_service
 from tests.fixtures.files import corpus, pdf_bytes, zip_bomb_docx
 
@@ -99,8 +100,7 @@ def test_reindexing_is_idempotent(app, client, auth):
         row.status = "splitting"  # as if redelivered after the split
         db.session.commit()
         indexing_service.index_document(row.id)
-        from llmops.services.knowledge.rag_runtime import get_vector_store
-        collection = get_vector_store()._collection(uuid.UUID(dataset_id))
+        collection = runtime().vector_store._collection(uuid.UUID(dataset_id))
         assert collection.count() == before["segment_count"]
     after = client.get(f"/datasets/{dataset_id}/documents/{document_id}", headers=auth).get_json()["data"]
     assert after["segment_count"] == before["segment_count"] and after["status"] == "completed"
@@ -269,8 +269,6 @@ def test_vectors_live_in_the_configured_chroma(app, client, auth, profile):
 def test_search_structures_follow_every_change(app, client, auth):
     """The full-text snapshot is rebuilt and the vector moved on each change, not just filtered at
     load time: a record disabled then enabled again must come back with every strategy."""
-    from llmops.services.knowledge.rag_runtime import get_fulltext_cache, get_vector_store
-
     dataset_id = new_dataset(client, auth)
     created = index_files(app, client, auth, dataset_id, {"z.txt": b"Zebras have black and white stripes.",
                                                           "g.txt": b"Giraffes have very long necks."})
@@ -284,7 +282,7 @@ def test_search_structures_follow_every_change(app, client, auth):
                    for r in client.post(f"/datasets/{dataset_id}/hit", json=hit, headers=auth).get_json()["data"])
 
     with app.app_context():
-        store, cache = get_vector_store(), get_fulltext_cache()
+        store, cache = runtime().vector_store, runtime().fulltext_cache
         assert all(found(s) for s in ("semantic", "full_text", "hybrid"))
         builds = cache.builds
         assert found("full_text") and cache.builds == builds  # unchanged dataset: the snapshot is reused
@@ -307,7 +305,6 @@ def test_another_process_sees_changes_at_once(app, client, auth):
     from config import TestingConfig
     from llmops import create_app
     from llmops.services.knowledge import retrieval_service
-    from llmops.services.knowledge.rag_runtime import get_fulltext_cache
 
     dataset_id = new_dataset(client, auth)
     created = index_files(app, client, auth, dataset_id, {"o.txt": b"Octopuses have three hearts."})
@@ -320,4 +317,4 @@ def test_another_process_sees_changes_at_once(app, client, auth):
     client.post(f"/datasets/{dataset_id}/documents/{document_id}/enabled", json={"enabled": False}, headers=auth)
     with second.app_context():
         assert retrieval_service.retrieve(account_id, [uuid.UUID(dataset_id)], *query, k=3) == []
-        assert get_fulltext_cache().builds == 2  # rebuilt from the new version, not merely filtered
+        assert runtime().fulltext_cache.builds == 2  # rebuilt from the new version, not merely filtered

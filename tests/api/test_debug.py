@@ -171,7 +171,7 @@ def test_total_deadline_ends_the_stream_with_timeout(app, client, auth, new_app,
     fake.behaviour.answer_chunks = [f"w{i} " for i in range(50)]
     fake.behaviour.chunk_delay_s = 0.05
     monkeypatch.setitem(app.config, "LLM_TOTAL_TIMEOUT_S", 0.5)
-    monkeypatch.setitem(app.extensions, "chat_clients", {})  # clients keep the timeouts they were built with
+    monkeypatch.delattr(app.runtime, "chat_clients")  # clients keep the timeouts they were built with
     response = client.post(f"/apps/{new_app}/debug", json={"query": "slow", "stream": True}, headers=auth)
     events = parse_sse(response.get_data(as_text=True))
     assert events[-1][0] == "timeout"

@@ -14,18 +14,13 @@ from tests.fixtures.files import ENGLISH
 
 
 @pytest.fixture
-def broken_embeddings(app):
+def broken_embeddings(app, monkeypatch):
     """The embedding model switched to an OpenAI-compatible API on a port nobody listens on."""
     from bench.harness import free_port
 
-    saved = app.extensions.get("embedding_model")
-    app.extensions["embedding_model"] = OpenAIEmbeddings(f"http://127.0.0.1:{free_port()}/v1", "key", "remote-embed", 384)
-    app.extensions["embedding_model"]._client = app.extensions["embedding_model"]._client.with_options(max_retries=0)
-    yield
-    if saved is None:
-        app.extensions.pop("embedding_model")
-    else:
-        app.extensions["embedding_model"] = saved
+    broken = OpenAIEmbeddings(f"http://127.0.0.1:{free_port()}/v1", "key", "remote-embed", 384)
+    broken._client = broken._client.with_options(max_retries=0)
+    monkeypatch.setattr(app.runtime, "embedding_model", broken)
 
 
 def test_embedding_failure_during_hit_testing_is_a_clear_503(app, client, auth, broken_embeddings):

@@ -11,6 +11,7 @@ import yaml
 
 from llmops.extensions import db
 from llmops.models import ApiKey, UsageLog
+from llmops.runtime import runtime
 from llmops.services.core import usage_service
 from tests.api.test_api_keys import new_key
 from tests.fakes.upstream import FakeUpstream
@@ -28,7 +29,7 @@ def sdk(app, key: str) -> openai.OpenAI:
 def flush(app) -> list[dict]:
     """Write what the usage buffer holds (what the ``usage`` worker does) → the records."""
     with app.app_context():
-        records = usage_service.buffer().drain()
+        records = runtime().usage_buffer.drain()
         usage_service.write_usage(records)
         return records
 
@@ -208,7 +209,7 @@ def test_fallback_on_5xx_and_cool_down(app, fallback_app, client, auth):
         client_.chat.completions.create(model="pair", messages=[{"role": "user", "content": "Hi"}])
     assert failed.value.status_code == 502 and (len(primary.requests), len(secondary.requests)) == (2, 3)
     with other.app_context():
-        records = usage_service.buffer().drain()
+        records = runtime().usage_buffer.drain()
     assert [r["provider"] for r in records] == ["secondary", "secondary", "primary"]
     assert records[0]["cost_usd"] == pytest.approx((11 * 1.0 + 4 * 2.0) / 1e6)
     assert records[-1]["status"] == "error" and records[-1]["status_code"] == 502
@@ -217,7 +218,7 @@ def test_fallback_on_5xx_and_cool_down(app, fallback_app, client, auth):
 def test_usage_batches_are_idempotent(app, key, fake):
     sdk(app, key["key"]).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
     with app.app_context():
-        records = usage_service.buffer().drain()
+        records = runtime().usage_buffer.drain()
         assert usage_service.write_usage(records) == 1
         assert usage_service.write_usage(records) == 0  # the same batch delivered twice
         assert db.session.query(UsageLog).filter_by(request_id=records[0]["request_id"]).count() == 1

@@ -84,7 +84,7 @@ def test_openai_gets_max_completion_tokens(app, client, auth, key, fake):
         model_service.set_provider_override("openai", fake.base_url, None, True)
     try:
         app.config["PROVIDER_API_KEYS"] = {**app.config["PROVIDER_API_KEYS"], "OPENAI_API_KEY": "sk-test"}
-        app.extensions.pop("model_registry", None)
+        app.runtime.reset("model_registry")
         assert post(client, key, model="gpt-4o-mini", max_tokens=9).status_code == 200
         sent = fake.requests[-1]
         assert sent["max_completion_tokens"] == 9 and "max_tokens" not in sent
@@ -93,7 +93,7 @@ def test_openai_gets_max_completion_tokens(app, client, auth, key, fake):
         with app.app_context():
             db.session.delete(db.session.get(ProviderOverride, "openai"))
             db.session.commit()
-        app.extensions.pop("model_registry", None)
+        app.runtime.reset("model_registry")
         flush(app)
 
 

@@ -15,7 +15,7 @@ def test_readyz_ok_then_names_the_failing_model(app, client, monkeypatch):
     assert ready.status_code == 200, ready.get_json()
     assert ready.get_json()["failing"] == []
     monkeypatch.setitem(app.config, "LOCAL_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on the discard port
-    monkeypatch.setitem(app.extensions, "model_registry", {})  # a fresh cache, the old one back afterwards
+    monkeypatch.delattr(app.runtime, "model_registry")  # a fresh cache, the old one back afterwards
     response = client.get("/readyz")
     body = response.get_json()
     assert response.status_code == 503 and body["failing"] == ["default_model"]

@@ -148,4 +148,4 @@ def tool_model(app, fake, monkeypatch):
     with app.app_context():
         db.session.delete(db.session.get(ProviderOverride, "zhipu"))
         db.session.commit()
-        app.extensions.pop("model_registry", None)
+        app.runtime.reset("model_registry")

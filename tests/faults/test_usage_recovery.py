@@ -17,6 +17,7 @@ from config import TestingConfig, celery_settings
 from llmops import create_app
 from llmops.extensions import db
 from llmops.models import ApiKey, UsageLog
+from llmops.runtime import runtime
 from llmops.services.core import metering, model_service, usage_service
 from tests.api.test_api_keys import new_key
 from tests.api.test_gateway import flush
@@ -53,7 +54,7 @@ def test_a_flush_the_broker_refuses_is_written_directly(app, auth, paying, fake,
                                           json={"model": priced, "messages": [{"role": "user", "content": "Hi"}],
                                                 "max_tokens": 10})
     assert response.status_code == 200
-    buffer = cut_off.extensions["usage_buffer"]
+    buffer = cut_off.runtime.usage_buffer
     [record] = list(buffer.records)
     assert buffer.flush() == 1 and buffer.records == []
     [row] = rows(app, record["request_id"])
@@ -69,7 +70,7 @@ def test_a_call_whose_process_died_is_settled_by_the_reconciliation(app, auth, p
         charge = metering.reserve(account_id, spec, 30, 500, surface="gateway", endpoint="chat.completions",
                                   key_id=key.id, model=PRICED, is_stream=True)  # ... and the process dies here
     assert charge.reserved == 30 + 500 * 2
-    assert used_quota(app, paying["id"]) == (1030 if app.extensions["quota_ledger"].persists_usage else 0)
+    assert used_quota(app, paying["id"]) == (1030 if app.runtime.quota_ledger.persists_usage else 0)
     with app.app_context():
         assert usage_service.reconcile(time.time())["settled"] == 0  # not expired yet: it may still be running
         result = usage_service.reconcile(FUTURE)
@@ -81,7 +82,7 @@ def test_a_call_whose_process_died_is_settled_by_the_reconciliation(app, auth, p
     assert used_quota(app, paying["id"]) == 30
     with app.app_context():
         assert charge.settle(30, 200, False, "success") == 0  # it was alive after all: settled once, not twice
-        usage_service.write_usage(usage_service.buffer().drain())
+        usage_service.write_usage(runtime().usage_buffer.drain())
     assert len(rows(app, charge.request_id)) == 1 and balance(app, auth["X-Email"]) == (100_000 - 30, 30)
 
 
@@ -90,7 +91,7 @@ def test_a_row_lost_from_a_buffer_is_written_from_its_hold(app, client, auth, pa
                            json={"model": priced, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 10})
     assert response.status_code == 200
     with app.app_context():
-        [record] = usage_service.buffer().drain()  # the process dies with the row in its buffer
+        [record] = runtime().usage_buffer.drain()  # the process dies with the row in its buffer
         assert usage_service.reconcile(time.time())["written"] == 0  # within the grace: its flush may come
         assert usage_service.reconcile(FUTURE)["written"] == 1
     [row] = rows(app, record["request_id"])
@@ -116,7 +117,7 @@ def test_an_unexpected_exception_releases_the_reservation(app, client, auth, pay
 def test_the_redis_drift_is_measured_exported_and_corrected(app, client, auth, paying, admin_auth, profile):
     if profile != "services":
         pytest.skip("the embedded profile's ledger is the database itself: nothing can drift")
-    ledger = app.extensions["quota_ledger"]
+    ledger = app.runtime.quota_ledger
     response = client.post("/v1/chat/completions", headers={"Authorization": f"Bearer {paying['key']}"},
                            json={"model": PRICED, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 10})
     assert response.status_code == 200  # seeds the counters

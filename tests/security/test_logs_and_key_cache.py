@@ -46,6 +46,6 @@ def test_a_flood_of_random_keys_keeps_the_key_cache_bounded(make_app, key_header
     for _ in range(300):
         wrong = {"Authorization": f"Bearer sk-llmops-{secrets.token_urlsafe(24)}"}
         assert client.get("/v1/models", headers=wrong).status_code == 401
-    cache = other.extensions["api_key_cache"]
+    cache = other.runtime.api_key_cache
     assert len(cache) <= 50
     assert client.get("/v1/models", headers=key_headers).status_code == 200  # evicted entries are reloaded

@@ -9,7 +9,7 @@ import re
 
 def test_readyz_hides_the_failure_details_from_anonymous_callers(app, client, admin_auth, auth, monkeypatch):
     monkeypatch.setitem(app.config, "LOCAL_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on the discard port
-    monkeypatch.setitem(app.extensions, "model_registry", {})  # a fresh cache, the old one back afterwards
+    monkeypatch.delattr(app.runtime, "model_registry")  # a fresh cache, the old one back afterwards
     anonymous = client.get("/readyz")
     user = client.get("/readyz", headers=auth)
     admin = client.get("/readyz", headers=admin_auth)

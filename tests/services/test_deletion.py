@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from llmops.extensions import db
 from llmops.models import Document, Segment, SegmentTerm
 from llmops.rag.vector_store import VectorStore
+from llmops.runtime import runtime
 from llmops.services.knowledge import indexing_service
-from llmops.services.knowledge.rag_runtime import get_vector_store
-from llmops.storage import get_storage
 from tests.api.test_datasets import index_files, new_dataset, upload
 from tests.e2e.test_indexing_recovery import big_text
 
@@ -28,12 +27,12 @@ def start_document(client, auth) -> tuple[str, uuid.UUID]:
 
 
 def vectors_of(dataset_id) -> int:
-    store = get_vector_store()
+    store = runtime().vector_store
     return store.count(dataset_id) + store.count(dataset_id, parked=True)
 
 
 def collection_names() -> set[str]:
-    return {getattr(c, "name", c) for c in get_vector_store().client.list_collections()}
+    return {getattr(c, "name", c) for c in runtime().vector_store.client.list_collections()}
 
 
 def index_and_delete_after_first_write(app, monkeypatch, document_id, delete) -> str:
@@ -83,7 +82,7 @@ def test_deleting_a_document_mid_indexing_leaves_nothing(app, client, auth, monk
                                  .where(SegmentTerm.dataset_id == uuid.UUID(dataset_id))) == 0
         document = db.session.get(Document, document_id)
         assert document.is_deleted and document.claimed_by is None
-        assert not get_storage().exists(indexing_service.parsed_text_key(document_id))
+        assert not runtime().storage.exists(indexing_service.parsed_text_key(document_id))
 
 
 def test_deleting_a_dataset_mid_indexing_leaves_no_collection(app, client, auth, monkeypatch):
@@ -110,7 +109,7 @@ def test_the_sweeper_removes_what_a_crash_left_and_nothing_else(app, client, aut
     ghost_dataset, ghost_vector = uuid.uuid4(), str(uuid.uuid4())
     with app.app_context():
         ghost_file = indexing_service.parsed_text_key(uuid.uuid4())
-        store, dataset = get_vector_store(), uuid.UUID(dataset_id)
+        store, dataset = runtime().vector_store, uuid.UUID(dataset_id)
         kept_segments = db.session.scalar(sa.select(Document.segment_count).where(Document.id == uuid.UUID(kept)))
         left_segments = db.session.scalar(sa.select(Document.segment_count).where(Document.id == uuid.UUID(left)))
         # what crashes leave: a deleted document whose index was not removed, a vector without a
@@ -119,7 +118,7 @@ def test_the_sweeper_removes_what_a_crash_left_and_nothing_else(app, client, aut
         db.session.commit()
         store.upsert(dataset, [ghost_vector], [[0.1] * 384], [{"document_id": "gone", "enabled": True}])
         store.upsert(ghost_dataset, [str(uuid.uuid4())], [[0.2] * 384], [{"document_id": "gone", "enabled": True}])
-        get_storage().put_bytes(ghost_file, b"orphan")
+        runtime().storage.put_bytes(ghost_file, b"orphan")
         assert vectors_of(dataset) == kept_segments + left_segments + 1
 
         counts = index_sweeper.sweep()
@@ -130,7 +129,8 @@ def test_the_sweeper_removes_what_a_crash_left_and_nothing_else(app, client, aut
         assert vectors_of(dataset) == kept_segments  # the live document is untouched
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Segment)
                                  .where(Segment.document_id == uuid.UUID(left))) == 0
-        assert not get_storage().exists(ghost_file) and get_storage().exists(indexing_service.parsed_text_key(uuid.UUID(kept)))
+        storage = runtime().storage
+        assert not storage.exists(ghost_file) and storage.exists(indexing_service.parsed_text_key(uuid.UUID(kept)))
         assert index_sweeper.sweep()["vectors"] == 0  # idempotent
     records = client.post(f"/datasets/{dataset_id}/hit", json={"query": "Calvin cycle", "k": 10}, headers=auth)
     assert {r["document_id"] for r in records.get_json()["data"]} == {kept}

@@ -48,7 +48,7 @@ def race(count: int, target) -> list:
 def test_exactly_m_of_n_reservations_win_on_the_balance(app):
     account, key = make_account(app, 50)
     with app.app_context():
-        ledger = app.extensions["quota_ledger"]
+        ledger = app.runtime.quota_ledger
         wins = race(20, lambda: ledger.reserve(account, key, 10))
         assert wins.count(None) == 5 and set(wins) == {None, ACCOUNT_REFUSED}  # 50 credits / 10 per call
         for _ in range(5):
@@ -61,7 +61,7 @@ def test_exactly_m_of_n_reservations_win_on_the_balance(app):
 def test_the_keys_cap_and_the_balance_both_hold(app):
     account, key = make_account(app, 1000, cap=30)
     with app.app_context():
-        ledger = app.extensions["quota_ledger"]
+        ledger = app.runtime.quota_ledger
         wins = race(10, lambda: ledger.reserve(account, key, 10))
         assert wins.count(None) == 3 and set(wins) == {None, KEY_REFUSED}
         for _ in range(3):
@@ -73,7 +73,7 @@ def test_the_keys_cap_and_the_balance_both_hold(app):
 def test_a_cost_above_the_reservation_never_takes_the_balance_below_zero(app):
     account, key = make_account(app, 40)
     with app.app_context():
-        ledger = app.extensions["quota_ledger"]
+        ledger = app.runtime.quota_ledger
         assert ledger.reserve(account, key, 30) is None
         assert ledger.settle(account, key, 30, 55)[0] == 40  # 10 were left for the excess of 25
         assert ledger.reserve(account, key, 1) == ACCOUNT_REFUSED
@@ -112,7 +112,7 @@ def test_redis_ledger_is_seeded_from_the_database(app, profile):
 
 def test_open_streams_are_counted_per_key(app):
     with app.app_context():
-        ledger = app.extensions["quota_ledger"]
+        ledger = app.runtime.quota_ledger
         key = uuid.uuid4()
         tokens = race(6, lambda: ledger.acquire_stream(key, 2, 60))
         held = [t for t in tokens if t]

@@ -17,6 +17,7 @@ from llmops.errors import ConflictError, FailError, ForbiddenError, NotFoundErro
 from llmops.extensions import db
 from llmops.models import Account
 from llmops.models.base import unix, utcnow
+from llmops.runtime import runtime
 from llmops.services.core import balance_service, invite_service
 
 _hasher = PasswordHasher()
@@ -48,7 +49,7 @@ def seconds_left(expire_at: int) -> int:
 def logout(claims: dict) -> None:
     """End the session of the presented token: its access and refresh tokens are refused by every
     process at once (until they would have expired anyway)."""
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     store.set(f"revoked:{claims['jti']}", "1", max(seconds_left(claims["exp"]), 1))
     if claims.get("sid"):
         ttl = int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds())
@@ -58,7 +59,7 @@ def logout(claims: dict) -> None:
 def is_token_revoked(claims: dict) -> bool:
     """True when the token's session was logged out, its account's sessions were revoked after it
     was issued, or its account is disabled or gone (two state-store reads on the hot path)."""
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     sid = claims.get("sid")
     if store.get(f"revoked-session:{sid}" if sid else f"revoked:{claims['jti']}") is not None:
         return True
@@ -70,7 +71,7 @@ def account_status(account_id: uuid.UUID | str) -> tuple[bool, int] | None:
     """``(disabled, session_version)`` of an account from the state store (loaded from the database
     when absent); None when there is no such account."""
     key = f"account:{account_id}"
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     value = store.get(key)
     if value is None:
         try:
@@ -96,7 +97,7 @@ def check_enabled(account_id: uuid.UUID) -> None:
 
 def _publish(account: Account) -> None:
     """Write the account's committed status to the state store (seen by every process)."""
-    current_app.extensions["state_store"].set(
+    runtime().state_store.set(
         f"account:{account.id}", f"{int(account.disabled_at is not None)}:{account.session_version}",
         current_app.config["ACCOUNT_STATE_TTL_S"])
 

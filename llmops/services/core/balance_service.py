@@ -19,6 +19,7 @@ from llmops.errors import FailError, NotFoundError
 from llmops.extensions import db
 from llmops.models import Account, AccountLedger
 from llmops.models.base import unix, utcnow
+from llmops.runtime import runtime
 from llmops.services.common import paginate
 
 MAX_ADJUSTMENT = 10**15  # credits (a billion dollars)
@@ -47,7 +48,7 @@ def apply(account_id: uuid.UUID, delta: int, kind: str, reason: str = "", actor_
 
 def committed(account_id: uuid.UUID, delta: int) -> None:
     """After the transaction of an ``apply`` committed: move the Redis counter (if any) too."""
-    current_app.extensions["quota_ledger"].credit(account_id, delta)
+    runtime().quota_ledger.credit(account_id, delta)
 
 
 def adjust(account_id: uuid.UUID, amount: int, reason: str, actor_id: uuid.UUID | None, kind: str = "grant") -> dict:

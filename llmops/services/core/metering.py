@@ -36,6 +36,7 @@ from llmops import metrics
 from llmops.errors import QuotaExceededError
 from llmops.providers.registry import ModelSpec
 from llmops.quota import KEY_REFUSED, Hold
+from llmops.runtime import runtime
 from llmops.services.core import usage_service
 
 SURFACES = ("gateway", "debug", "app_api", "web_app", "memory", "seed000", "voice", "seed003", "vision", "embedding",
@@ -91,7 +92,7 @@ class Charge:
         if spec is not None:
             self.spec = spec
         actual = 0 if self.free else price_credits(self.spec, prompt_tokens, completion_tokens)
-        ledger = current_app.extensions["quota_ledger"]
+        ledger = runtime().quota_ledger
         record = self._record(prompt_tokens, completion_tokens, estimated, status, status_code, error)
         charged, balance_after = ledger.settle(self.account_id, self.key_id, self.reserved, actual,
                                                hold_id=self.request_id if self.held else None, record=record,
@@ -149,7 +150,7 @@ def reserve(account_id: uuid.UUID, spec: ModelSpec | list[ModelSpec] | None, pro
     lost_cost = 0 if free else min(price_credits(first, prompt_tokens, 0), worst)
     hold = Hold(charge.request_id, lost, lost_cost,
                 time.time() + config["LLM_TOTAL_TIMEOUT_S"] + config["USAGE_HOLD_GRACE_S"])
-    refused = current_app.extensions["quota_ledger"].reserve(account_id, key_id, worst, hold)
+    refused = runtime().quota_ledger.reserve(account_id, key_id, worst, hold)
     if refused == KEY_REFUSED:
         metrics.QUOTA_REFUSALS.labels("quota").inc()
         raise QuotaExceededError(f"The API key's credit cap is reached: this request may cost up to {worst} credits "

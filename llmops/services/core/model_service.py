@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import collections
 import threading
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,24 +16,21 @@ from llmops.models.base import unix, utcnow
 from llmops.providers.chat import ChatClient
 from llmops.providers.errors import ModelNotFound
 from llmops.providers.registry import ModelRegistry, ModelSpec
+from llmops.runtime import runtime
 
-# Database overrides are re-read at most this often, so every process sees a change within it.
-REGISTRY_TTL_S = 5.0
+# cachetools caches are not thread-safe: one lock for the registry, one for the client pools.
 _lock = threading.Lock()
-
-# Clients built for users' own API keys kept per process (each holds a connection pool).
-USER_KEY_CLIENTS_MAX = 64
+_clients_lock = threading.Lock()
 
 
 def get_registry() -> ModelRegistry:
-    """The registry (YAML + environment + database overrides), cached ``REGISTRY_TTL_S`` seconds."""
-    cache = current_app.extensions.setdefault("model_registry", {})
-    now = time.monotonic()
-    if cache.get("expires", 0) > now:
-        return cache["registry"]
+    """The registry (YAML + environment + database overrides), cached ``runtime.REGISTRY_TTL_S``
+    seconds so every process sees a database change within it."""
+    cache = runtime().model_registry
     with _lock:
-        if cache.get("expires", 0) > now:
-            return cache["registry"]
+        registry = cache.get("registry")
+        if registry is not None:
+            return registry
         config = current_app.config
         rows = db.session.execute(sa.select(ProviderOverride)).scalars().all()
         base_urls = {"local": config["LOCAL_LLM_BASE_URL"], **config["PROVIDER_BASE_URLS"]}
@@ -54,7 +49,7 @@ def get_registry() -> ModelRegistry:
             ],
         )
         metrics.set_model_labels(registry.label)
-        cache.update(registry=registry, expires=now + REGISTRY_TTL_S)
+        cache["registry"] = registry
         return registry
 
 
@@ -71,7 +66,7 @@ def get_chat_client(provider: str, api_key: str | None = None) -> ChatClient:
     """A pooled client for ``provider`` (rebuilt when its base URL or key changes).
 
     ``api_key`` replaces the provider's configured key (a user's own key, seed 000); such clients
-    are pooled too, the least recently used dropped beyond ``USER_KEY_CLIENTS_MAX``.
+    are pooled too, the least recently used dropped beyond ``runtime.USER_KEY_CLIENTS_MAX``.
     """
     registry = get_registry()
     try:
@@ -80,18 +75,14 @@ def get_chat_client(provider: str, api_key: str | None = None) -> ChatClient:
         raise FailError(str(exc)) from exc
     if api_key is None and not registry.is_configured(provider):
         raise FailError(f"provider '{provider}' has no API key configured ({spec.api_key_env})")
-    user_key = api_key is not None
-    if user_key:
-        clients = current_app.extensions.setdefault("user_key_chat_clients", collections.OrderedDict())
+    if api_key is not None:
+        clients = runtime().user_key_chat_clients  # an LRU: a dropped client is not closed (a stream may use it)
     else:
         api_key = registry.api_key(provider)
-        clients = current_app.extensions.setdefault("chat_clients", {})
+        clients = runtime().chat_clients
     key = (provider, spec.base_url, api_key)
-    client = clients.get(key)
-    if user_key and client is not None:
-        clients.move_to_end(key)
-    elif user_key and len(clients) >= USER_KEY_CLIENTS_MAX:
-        clients.popitem(last=False)  # not closed: a stream may still use it; its pool goes with it
+    with _clients_lock:
+        client = clients.get(key)
     if client is None:
         config = current_app.config
         client = ChatClient(
@@ -102,7 +93,8 @@ def get_chat_client(provider: str, api_key: str | None = None) -> ChatClient:
             total_timeout=config["LLM_TOTAL_TIMEOUT_S"],
             max_retries=config["LLM_MAX_RETRIES"],
         )
-        clients[key] = client
+        with _clients_lock:
+            client = clients.setdefault(key, client)
     return client
 
 
@@ -211,7 +203,7 @@ def set_provider_override(provider: str, base_url: str | None, api_key_env: str 
     row.base_url, row.api_key_env, row.enabled = base_url, api_key_env, enabled
     db.session.add(row)
     db.session.commit()
-    current_app.extensions.pop("model_registry", None)
+    runtime().model_registry.clear()
 
 
 def list_active_models() -> list[dict]:
@@ -267,7 +259,7 @@ def list_model_prices() -> list[dict]:
 def set_model_price(provider: str, model: str, input_price: float, output_price: float, kind: str = "language",
                     context_window: int | None = None, max_output: int | None = None) -> dict:
     """Add ``model`` under ``provider`` (or re-price a listed one): prices in USD per 1M tokens
-    (= credits per token); every process sees it within ``REGISTRY_TTL_S``."""
+    (= credits per token); every process sees it within ``runtime.REGISTRY_TTL_S``."""
     if provider not in get_registry().providers:
         raise ValidateError(f"unknown provider '{provider}'", data={"provider": ["unknown provider"]})
     row = db.session.get(ModelPrice, (provider, model)) or ModelPrice(provider=provider, model=model)
@@ -275,7 +267,7 @@ def set_model_price(provider: str, model: str, input_price: float, output_price:
     row.context_window, row.max_output, row.updated_at = context_window, max_output, utcnow()
     db.session.add(row)
     db.session.commit()
-    current_app.extensions.pop("model_registry", None)
+    runtime().model_registry.clear()
     return _price_to_dict(row)
 
 

@@ -19,6 +19,7 @@ from flask import current_app
 from llmops.errors import FailError, ForbiddenError, NotFoundError, UpstreamError, ValidateError
 from llmops.extensions import db
 from llmops.models import Account, AccountOAuth
+from llmops.runtime import runtime
 from llmops.services.core import account_service
 
 PROVIDERS = ("github",)
@@ -52,7 +53,7 @@ def redirect_url(provider: str) -> dict:
     with _client(settings) as client:
         url, state = client.create_authorization_url(settings.authorize_url)
     config = current_app.config
-    current_app.extensions["state_store"].set(_state_key(provider, state), "1", config["OAUTH_STATE_TTL_S"])
+    runtime().state_store.set(_state_key(provider, state), "1", config["OAUTH_STATE_TTL_S"])
     return {"redirect_url": url}
 
 
@@ -99,7 +100,7 @@ def _spend_state(provider: str, state: str | None) -> None:
             raise ValidateError("state is required: send the state the provider returned with the code",
                                 data={"state": ["Missing data for required field."]})
         return
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     key = _state_key(provider, state)
     if store.get(key) is None:
         raise ValidateError("unknown, expired or already used state: start the login again",

@@ -31,6 +31,7 @@ from flask import Flask, current_app
 
 from llmops.extensions import db
 from llmops.models import Account, AccountLedger, ApiKey, UsageLog
+from llmops.runtime import runtime
 
 WRITE_USAGE_TASK = "llmops.tasks.usage.write_usage"
 MAX_BUFFERED = 100_000
@@ -100,18 +101,11 @@ class UsageBuffer:
             self.flush()
 
 
-def buffer() -> UsageBuffer:
-    extensions = current_app.extensions
-    if "usage_buffer" not in extensions:
-        extensions.setdefault("usage_buffer", UsageBuffer(current_app._get_current_object()))
-    return extensions["usage_buffer"]
-
-
 def record(**fields) -> None:
     """Queue one usage record (plain JSON values; see ``UsageLog`` for the fields)."""
     fields.setdefault("request_id", uuid.uuid4().hex)
     fields.setdefault("created_at", time.time())
-    buffer().add(fields)
+    runtime().usage_buffer.add(fields)
 
 
 def write_usage(records: list[dict]) -> int:
@@ -145,7 +139,7 @@ def write_usage(records: list[dict]) -> int:
             charges.append((r, created))
     if rows:
         db.session.execute(sa.insert(UsageLog), rows)
-    ledger = current_app.extensions["quota_ledger"]
+    ledger = runtime().quota_ledger
     persisted = ledger.persists_usage
     if persisted:
         ledger.release_holds(ids, db.session)  # the database ledger: in this transaction
@@ -181,7 +175,7 @@ def _ledger_usage(record: dict, created: datetime, persisted: bool) -> None:
 
 def flush_on_exit(app: Flask) -> None:
     """Flush ``app``'s usage buffer now (gunicorn's ``worker_exit`` hook)."""
-    usage = app.extensions.get("usage_buffer")
+    usage = app.runtime.peek("usage_buffer")
     if usage is not None:
         usage.close()
 
@@ -203,7 +197,7 @@ def reconcile(now: float | None = None, limit: int = 1000) -> dict:
       corrected in Redis. The drift is kept for ``/metrics`` (``llmops_quota_drift_credits``).
 
     → ``{"settled", "written", "drift_credits", "drift_counters", "corrected"}``."""
-    ledger = current_app.extensions["quota_ledger"]
+    ledger = runtime().quota_ledger
     now = time.time() if now is None else now
     grace = current_app.config["USAGE_HOLD_GRACE_S"]
     records, settled = [], 0
@@ -224,7 +218,7 @@ def reconcile(now: float | None = None, limit: int = 1000) -> dict:
     result = {"settled": settled, "written": len(records), "drift_credits": 0, "drift_counters": 0, "corrected": 0}
     if hasattr(ledger, "counters"):
         result.update(_reconcile_drift(ledger))
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     store.set(DRIFT_STATE_KEY, json.dumps({"credits": result["drift_credits"], "counters": result["drift_counters"],
                                            "at": now}), 7 * 24 * 3600)
     return result
@@ -259,7 +253,7 @@ def _reconcile_drift(ledger) -> dict:
     db.session.rollback()
     drift = {n: expected[n] - pending.get(n, 0) - counters[n] for n in expected if n in counters}
     drift = {n: d for n, d in drift.items() if d}
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     previous = json.loads(store.get("quota:drift:counters") or "{}")
     corrected = 0
     for name, delta in drift.items():
@@ -272,5 +266,5 @@ def _reconcile_drift(ledger) -> dict:
 
 def last_drift() -> dict | None:
     """The last reconciliation's drift ``{"credits", "counters", "at"}`` (None before the first)."""
-    raw = current_app.extensions["state_store"].get(DRIFT_STATE_KEY)
+    raw = runtime().state_store.get(DRIFT_STATE_KEY)
     return json.loads(raw) if raw else None

@@ -13,19 +13,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from cachetools import TTLCache
-from flask import current_app
 
 from llmops.errors import ConflictError, InvalidApiKeyError, NotFoundError, ValidateError
 from llmops.extensions import db
 from llmops.models import ApiKey, App
 from llmops.models.base import unix, utcnow
+from llmops.runtime import runtime
 from llmops.services.common import paginate
 from llmops.services.core import account_service
 
@@ -116,7 +115,7 @@ def update_api_key(account_id: uuid.UUID, key_id: uuid.UUID, changes: dict) -> d
         key.expires_at = _from_unix(changes["expires_at"])
     db.session.commit()
     if "quota" in changes:
-        current_app.extensions["quota_ledger"].forget(key.id)
+        runtime().quota_ledger.forget(key.id)
     _forget(key.key_hash)
     return api_key_to_dict(key)
 
@@ -176,7 +175,7 @@ def is_known_valid(authorization: str | None) -> bool:
     path then skips the per-address failed-attempt check."""
     if not authorization or not authorization.lower().startswith("bearer "):
         return False
-    cache = current_app.extensions.get("api_key_cache")
+    cache = runtime().peek("api_key_cache")
     if cache is None:
         return False
     with _cache_lock:
@@ -185,17 +184,11 @@ def is_known_valid(authorization: str | None) -> bool:
 
 def _cache() -> TTLCache:
     """This process's key cache: digest → ``KeyPrincipal`` (or None for an unknown key)."""
-    cache = current_app.extensions.get("api_key_cache")
-    if cache is None:
-        with _cache_lock:
-            cache = current_app.extensions.setdefault("api_key_cache", TTLCache(
-                maxsize=current_app.config["API_KEY_CACHE_SIZE"], ttl=current_app.config["API_KEY_CACHE_TTL_S"],
-                timer=time.monotonic))
-    return cache
+    return runtime().api_key_cache
 
 
 def _forget(digest: str) -> None:
-    cache = _cache()  # before taking the lock: making the cache takes it too
+    cache = _cache()
     with _cache_lock:
         cache.pop(digest, None)
 

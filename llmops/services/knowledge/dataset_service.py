@@ -12,8 +12,8 @@ from llmops.extensions import db
 from llmops.models import AppDatasetJoin, Dataset, DatasetQuery, Document, Segment, SegmentTerm
 from llmops.models.base import unix
 from llmops.rag.vector_store import VectorStoreUnavailable
+from llmops.runtime import runtime
 from llmops.services.common import contains, get_owned, paginate
-from llmops.services.knowledge.rag_runtime import get_vector_store
 
 
 def get_owned_dataset(account_id: uuid.UUID, dataset_id: uuid.UUID) -> Dataset:
@@ -112,7 +112,7 @@ def delete_dataset(account_id: uuid.UUID, dataset_id: uuid.UUID) -> None:
 
 
 def drop_vectors(dataset_id: uuid.UUID) -> None:
-    get_vector_store().drop(dataset_id)
+    runtime().vector_store.drop(dataset_id)
 
 
 def list_queries(account_id: uuid.UUID, dataset_id: uuid.UUID) -> list[dict]:

@@ -15,11 +15,11 @@ from llmops.extensions import db
 from llmops.models import Document, Segment, UploadFile
 from llmops.models.base import unix, utcnow
 from llmops.rag.vector_store import VectorStoreUnavailable
+from llmops.runtime import runtime
 from llmops.services.common import contains, paginate, retry_on_conflict
 from llmops.services.core import claims
 from llmops.services.knowledge import indexing_service, stored_files
 from llmops.services.knowledge.dataset_service import get_owned_dataset
-from llmops.services.knowledge.rag_runtime import get_vector_store
 from llmops.services.knowledge.upload_service import get_owned_upload, storage_key
 
 
@@ -143,7 +143,7 @@ def set_enabled(account_id, dataset_id, document_id, enabled: bool) -> None:
     document.enabled = enabled
     ids = [str(i) for i in db.session.scalars(
         sa.select(Segment.id).where(Segment.document_id == document.id, Segment.enabled.is_(True)))]
-    get_vector_store().set_enabled(document.dataset_id, ids, enabled)
+    runtime().vector_store.set_enabled(document.dataset_id, ids, enabled)
     indexing_service.mark_index_changed(document.dataset_id)
     db.session.commit()
 

@@ -41,10 +41,9 @@ from llmops.rag.fulltext import term_frequencies
 from llmops.rag.loaders import LoaderError, deadline, load_text
 from llmops.rag.splitters import TextSplitter
 from llmops.rag.vector_store import VectorStoreUnavailable
+from llmops.runtime import runtime
 from llmops.services.core import claims, metering
-from llmops.services.knowledge.rag_runtime import get_embedding_model, get_vector_store
 from llmops.services.knowledge.upload_service import storage_key
-from llmops.storage import get_storage
 
 INDEX_TASK = "llmops.tasks.indexing.index_document"
 ACTIVE_STATUSES = ("waiting", "parsing", "splitting", "indexing")
@@ -70,7 +69,7 @@ def parsed_text_key(document_id: uuid.UUID) -> str:
 
 
 def delete_parsed_text(document_id: uuid.UUID) -> None:
-    get_storage().delete([parsed_text_key(document_id)])
+    runtime().storage.delete([parsed_text_key(document_id)])
 
 
 def segment_id_for(document_id: uuid.UUID, position: int, content_hash: str) -> uuid.UUID:
@@ -135,7 +134,7 @@ def index_document(document_id: uuid.UUID) -> str:
 
 
 def _run(document: Document, keeper: claims.LeaseKeeper) -> str:
-    if document.status in ("waiting", "parsing") or not get_storage().exists(parsed_text_key(document.id)):
+    if document.status in ("waiting", "parsing") or not runtime().storage.exists(parsed_text_key(document.id)):
         _parse(document)
     _check(document, keeper)
     if document.status == "splitting":
@@ -177,7 +176,7 @@ def _parse(document: Document) -> None:
         try:
             if not key:  # deleted with the last document made from it
                 raise FileNotFoundError(upload.id)
-            with get_storage().local_path(key) as path:
+            with runtime().storage.local_path(key) as path:
                 text = load_text(path, upload.extension, config["PARSE_MAX_PAGES"],
                                  config["PARSE_MAX_DECOMPRESSED_BYTES"])
         except FileNotFoundError:
@@ -185,16 +184,16 @@ def _parse(document: Document) -> None:
         text = clean(text, rules)
     if not text.strip():
         raise LoaderError("the document has no text left after cleaning")
-    get_storage().put_bytes(parsed_text_key(document.id), text.encode("utf-8"))
+    runtime().storage.put_bytes(parsed_text_key(document.id), text.encode("utf-8"))
     document.character_count = len(text)
     document.status, document.parsing_completed_at = "splitting", utcnow()
     db.session.commit()
 
 
 def _split(document: Document) -> None:
-    text = get_storage().get_bytes(parsed_text_key(document.id)).decode("utf-8")
+    text = runtime().storage.get_bytes(parsed_text_key(document.id)).decode("utf-8")
     rule = document.process_rule.get("segment") or AUTOMATIC_RULE["segment"]
-    model = get_embedding_model()
+    model = runtime().embedding_model
     chunk_size = min(int(rule.get("chunk_size", 500)), model.max_tokens)
     overlap = min(int(rule.get("chunk_overlap", 50)), chunk_size // 2)
     chunks = TextSplitter(model.count_tokens, chunk_size, overlap, rule.get("separators")).split(text)
@@ -208,7 +207,7 @@ def _split(document: Document) -> None:
     existing = set(db.session.scalars(sa.select(Segment.id).where(Segment.document_id == document.id)))
     stale = existing - wanted.keys()
     if stale:
-        get_vector_store().delete(document.dataset_id, ids=[str(i) for i in stale])
+        runtime().vector_store.delete(document.dataset_id, ids=[str(i) for i in stale])
         db.session.execute(sa.delete(SegmentTerm).where(SegmentTerm.segment_id.in_(stale)))
         db.session.execute(sa.delete(Segment).where(Segment.id.in_(stale)))
     for segment_id, (position, content, content_hash, tokens) in wanted.items():
@@ -236,8 +235,8 @@ def _index(document: Document, keeper: claims.LeaseKeeper) -> bool:
     Vectors are written, then the document is checked again: a deletion committed in between is
     seen here and undone by ``purge_if_deleted`` (the deleting request leaves a claimed document's
     index to the run holding it), so a cancelled run never leaves vectors behind."""
-    model = get_embedding_model()
-    store = get_vector_store()
+    model = runtime().embedding_model
+    store = runtime().vector_store
     store.ping()  # a store that is down fails here, before any (metered) embedding
     batch_size = current_app.config["EMBEDDING_BATCH_SIZE"]
     while True:
@@ -309,7 +308,7 @@ def remove_index(document_id: uuid.UUID, dataset_id: uuid.UUID) -> int:
     crash in between leaves rows for the next attempt to find) → segments removed. Commits."""
     ids = list(db.session.scalars(sa.select(Segment.id).where(Segment.document_id == document_id)))
     if ids:
-        store = get_vector_store()
+        store = runtime().vector_store
         for start in range(0, len(ids), 1000):
             store.delete(dataset_id, ids=[str(i) for i in ids[start:start + 1000]])
         db.session.execute(sa.delete(SegmentTerm).where(SegmentTerm.segment_id.in_(ids)))
@@ -327,14 +326,14 @@ def purge_if_deleted(document_id: uuid.UUID, dataset_id: uuid.UUID, owner: str) 
     document = db.session.get(Document, document_id)
     if document is None:  # its dataset was deleted with its rows: the collection may be back
         if db.session.get(Dataset, dataset_id) is None:
-            get_vector_store().drop(dataset_id)
+            runtime().vector_store.drop(dataset_id)
         delete_parsed_text(document_id)
         return True
     if not document.is_deleted:
         return False
     remove_index(document_id, dataset_id)
     if db.session.get(Dataset, dataset_id) is None:
-        get_vector_store().drop(dataset_id)
+        runtime().vector_store.drop(dataset_id)
     claims.release(Document, document_id, owner)
     return True
 

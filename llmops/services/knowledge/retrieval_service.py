@@ -23,8 +23,8 @@ from llmops.models.base import utcnow
 from llmops.providers.errors import ProviderError
 from llmops.rag.fulltext import BM25Index, tokenize
 from llmops.rag.vector_store import VectorStoreUnavailable
+from llmops.runtime import runtime
 from llmops.services.core import metering
-from llmops.services.knowledge.rag_runtime import get_embedding_model, get_fulltext_cache, get_vector_store
 
 RRF_K = 60
 
@@ -58,11 +58,11 @@ def _semantic(account_id: uuid.UUID, dataset_ids: list[uuid.UUID], query: str, k
     """Raises ``ServiceUnavailableError`` (503, saying which service) when the embedding provider
     or the vector store cannot answer."""
     try:
-        vector = metering.embed(account_id, get_embedding_model(), [query], "retrieval.query")[0]
+        vector = metering.embed(account_id, runtime().embedding_model, [query], "retrieval.query")[0]
     except ProviderError as exc:
         raise ServiceUnavailableError(f"retrieval is unavailable: the embedding model failed ({exc.message})") from exc
     try:
-        return get_vector_store().query(dataset_ids, vector, k)
+        return runtime().vector_store.query(dataset_ids, vector, k)
     except VectorStoreUnavailable as exc:
         raise ServiceUnavailableError(f"retrieval is unavailable: {exc.message}") from exc
 
@@ -72,7 +72,7 @@ def _full_text(dataset_ids: list[uuid.UUID], query: str, k: int) -> list[tuple[s
     if not terms:
         return []
     versions = db.session.execute(sa.select(Dataset.id, Dataset.index_version).where(Dataset.id.in_(dataset_ids))).all()
-    cache = get_fulltext_cache()
+    cache = runtime().fulltext_cache
     hits: list[tuple[str, float]] = []
     for dataset_id, version in versions:
         index = cache.get(dataset_id, version, lambda d=dataset_id: build_full_text_index(d))

@@ -17,11 +17,11 @@ from llmops.models import Document, Segment, SegmentTerm
 from llmops.models.base import unix, utcnow
 from llmops.providers.errors import ProviderError
 from llmops.rag.vector_store import VectorStoreUnavailable
+from llmops.runtime import runtime
 from llmops.services.common import contains, paginate, retry_on_conflict
 from llmops.services.core import metering
 from llmops.services.knowledge import indexing_service
 from llmops.services.knowledge.document_service import get_owned_document
-from llmops.services.knowledge.rag_runtime import get_embedding_model, get_vector_store
 
 
 def segment_to_dict(segment: Segment) -> dict:
@@ -60,7 +60,7 @@ def get_segment(account_id, dataset_id, document_id, segment_id) -> dict:
 def create_segment(account_id, dataset_id, document_id, content: str, keywords: list[str] | None) -> dict:
     """Append a segment to a completed document, embedded and indexed before returning."""
     content_hash = hashlib.sha256(content.encode()).hexdigest()
-    model = get_embedding_model()
+    model = runtime().embedding_model
     vector = []
 
     def write() -> Segment:  # positions are unique per document: a concurrent append retries
@@ -96,7 +96,7 @@ def update_segment(account_id, dataset_id, document_id, segment_id, changes: dic
         segment.content = changes["content"]
         segment.content_hash = hashlib.sha256(segment.content.encode()).hexdigest()
         segment.character_count = len(segment.content)
-        segment.token_count = get_embedding_model().count_tokens(segment.content)
+        segment.token_count = runtime().embedding_model.count_tokens(segment.content)
     if "keywords" in changes:
         segment.keywords = changes["keywords"]
     _index(document, segment)
@@ -131,7 +131,7 @@ def _vector_store(what: str):
     """The vector store, its outage turned into ``ServiceUnavailableError`` (503) saying ``what``
     did not happen (the caller's transaction is rolled back)."""
     try:
-        yield get_vector_store()
+        yield runtime().vector_store
     except VectorStoreUnavailable as exc:
         raise ServiceUnavailableError(f"{what}: {exc.message}; try again later") from exc
 
@@ -148,7 +148,7 @@ def _embed(document: Document, model, content: str) -> list[float]:
 
 def _index(document: Document, segment: Segment, vector: list[float] | None = None) -> None:
     if vector is None:
-        vector = _embed(document, get_embedding_model(), segment.content)
+        vector = _embed(document, runtime().embedding_model, segment.content)
     with _vector_store("the segment was not saved") as store:
         store.upsert(document.dataset_id, [str(segment.id)], [vector], [
             {"document_id": str(document.id), "dataset_id": str(document.dataset_id),

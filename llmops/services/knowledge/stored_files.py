@@ -24,9 +24,9 @@ from flask import current_app
 
 from llmops.extensions import db
 from llmops.models import Document, UploadFile
+from llmops.runtime import runtime
 from llmops.services.knowledge.indexing_service import parsed_text_key
 from llmops.services.knowledge.upload_service import storage_key
-from llmops.storage import get_storage
 
 SWEEP_CHUNK = 500
 
@@ -53,7 +53,7 @@ def remove_document_files(documents: Iterable[tuple[uuid.UUID, uuid.UUID | None]
                if storage_key(u)] if unused else []
     keys = [parsed_text_key(d) for d, _ in documents] + [storage_key(u) for u in uploads]
     try:
-        get_storage().delete(keys)
+        runtime().storage.delete(keys)
     except Exception:  # noqa: BLE001 — the records are gone; the sweep retries the files
         current_app.logger.exception("could not delete %d stored files", len(keys))
         return 0
@@ -99,7 +99,7 @@ def _orphans(parsed: dict, uploads: dict) -> list[str]:
 def sweep_orphans(grace_s: float | None = None) -> int:
     """Delete orphaned stored files older than ``grace_s`` seconds (default ``ORPHAN_FILE_GRACE_S``)
     → how many were deleted."""
-    storage = get_storage()
+    storage = runtime().storage
     grace = current_app.config["ORPHAN_FILE_GRACE_S"] if grace_s is None else grace_s
     cutoff = time.time() - grace
     parsed: dict = {}

@@ -19,9 +19,9 @@ from llmops.extensions import db
 from llmops.models import UploadFile
 from llmops.models.base import unix
 from llmops.rag.loaders import SUPPORTED_EXTENSIONS, sniff
+from llmops.runtime import runtime
 from llmops.services.common import get_owned
 from llmops.services.knowledge import storage_quota
-from llmops.storage import get_storage
 
 
 class PayloadTooLargeError(AppError):
@@ -67,7 +67,7 @@ def upload_file(account_id: uuid.UUID, stream: BinaryIO | None, filename: str, m
         reason = sniff(path, extension)
         if reason:
             raise UnsupportedMediaError(reason, data={"file": [reason]})
-        get_storage().put_file(key, path)
+        runtime().storage.put_file(key, path)
     declared = mimetype if mimetype and mimetype != "application/octet-stream" else ""
     mime_type = declared or mimetypes.guess_type(name)[0] or f"text/{extension}"
     row = UploadFile(id=file_id, account_id=account_id, name=name, key=key, size=size, extension=extension,
@@ -126,7 +126,7 @@ def upload_image(account_id: uuid.UUID, stream: BinaryIO | None, filename: str, 
         raise UnsupportedMediaError("the file is not a PNG, JPEG, GIF or WebP image",
                                     data={"file": ["not a PNG, JPEG, GIF or WebP image"]})
     name = f"{secrets.token_urlsafe(24)}.{extension}"
-    get_storage().put_bytes(f"images/{name}", data)
+    runtime().storage.put_bytes(f"images/{name}", data)
     current_app.logger.info("account %s uploaded image %s (%d bytes)", account_id, name, len(data))
     return name
 
@@ -136,7 +136,7 @@ def image_bytes(name: str) -> tuple[bytes, str]:
     if not IMAGE_NAME.match(name):
         raise NotFoundError("image not found")
     try:
-        data = get_storage().get_bytes(f"images/{name}")
+        data = runtime().storage.get_bytes(f"images/{name}")
     except FileNotFoundError:
         raise NotFoundError("image not found") from None
     return data, IMAGE_KINDS[name.rsplit(".", 1)[1]][1]

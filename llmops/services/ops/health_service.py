@@ -6,18 +6,18 @@ import sqlalchemy as sa
 from flask import current_app
 
 from llmops.extensions import db
+from llmops.runtime import runtime
 from llmops.services.core import model_service
-from llmops.storage import get_storage
 
 
 def check_readiness() -> dict[str, str]:
     """Each part → ``"ok"`` or the reason it failed; never raises."""
     return {
         "database": _check(_database),
-        "state_store": _check(lambda: current_app.extensions["state_store"].ping()),
+        "state_store": _check(lambda: runtime().state_store.ping()),
         "broker": _check(_broker),
         "vector_store": _check(_vector_store),
-        "file_storage": _check(lambda: get_storage().exists("readyz-probe")),
+        "file_storage": _check(lambda: runtime().storage.exists("readyz-probe")),
         "default_model": _check(_default_model),
     }
 
@@ -42,9 +42,7 @@ def _broker() -> None:
 
 
 def _vector_store() -> None:
-    from llmops.services.knowledge.rag_runtime import get_vector_store
-
-    get_vector_store().client.heartbeat()
+    runtime().vector_store.client.heartbeat()
 
 
 def _default_model() -> None:

@@ -23,17 +23,16 @@ from flask import current_app
 
 from llmops.extensions import db
 from llmops.models import Dataset, Document, Segment, SegmentTerm
+from llmops.runtime import runtime
 from llmops.services.core import claims
 from llmops.services.knowledge import indexing_service
-from llmops.services.knowledge.rag_runtime import get_vector_store
-from llmops.storage import get_storage
 
 
 def sweep() -> dict[str, int]:
     """Remove orphaned index data → counts per kind (``collections``, ``documents``, ``vectors``,
     ``postings``, ``parsed_files``). Raises ``VectorStoreUnavailable`` when Chroma is down (the
     next run retries)."""
-    store = get_vector_store()
+    store = runtime().vector_store
     counts = {"collections": 0, "documents": 0, "vectors": 0, "postings": 0, "parsed_files": 0}
     collections = store.list_dataset_ids()  # listed before the datasets are read: a dataset made
     live = {row.hex for row in db.session.scalars(sa.select(Dataset.id))}  # in between is in ``live``
@@ -72,7 +71,7 @@ def sweep() -> dict[str, int]:
     db.session.commit()
 
     files = {}  # parsed texts in the shared storage (llmops.storage), by document id
-    for item in get_storage().list("parsed/"):
+    for item in runtime().storage.list("parsed/"):
         try:
             files[uuid.UUID(item.key.removeprefix("parsed/").removesuffix(".txt"))] = item.key
         except ValueError:
@@ -83,7 +82,7 @@ def sweep() -> dict[str, int]:
         kept.update(db.session.scalars(sa.select(Document.id).where(
             Document.id.in_(ids[start:start + 500]), Document.is_deleted.is_(False))))
     orphans = [key for document_id, key in files.items() if document_id not in kept]
-    get_storage().delete(orphans)
+    runtime().storage.delete(orphans)
     counts["parsed_files"] = len(orphans)
     if any(counts.values()):
         current_app.logger.info("orphan sweep removed %s", counts)

@@ -35,16 +35,10 @@ def queue_depths(app) -> dict[str, int]:
     """Messages waiting in each Celery queue: Redis lists, or the SQLite transport's tables."""
     url = app.config["CELERY"]["broker_url"]
     if url.startswith(("redis://", "rediss://")):
-        import redis
-
-        client = app.extensions.get("metrics_redis")
-        if client is None:
-            client = app.extensions["metrics_redis"] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        client = app.runtime.metrics_redis
         return {queue: int(client.llen(queue)) for queue in QUEUES}
     if url.startswith("sqla+"):
-        engine = app.extensions.get("metrics_broker_engine")
-        if engine is None:
-            engine = app.extensions["metrics_broker_engine"] = sa.create_engine(url[len("sqla+"):])
+        engine = app.runtime.metrics_broker_engine
         depths = {queue: 0 for queue in QUEUES}
         if not sa.inspect(engine).has_table("kombu_queue"):
             return depths  # kombu creates its tables with the first message

@@ -45,6 +45,7 @@ from llmops.providers.chat import Usage
 from llmops.providers.errors import ProviderError, ProviderTimeout
 from llmops.providers.tokens import estimate_messages_tokens
 from llmops.providers.tool_calls import ToolCall, ToolStreamState, stream_with_tools
+from llmops.runtime import runtime
 from llmops.services.core import metering, model_service
 from llmops.services.studio import chat_service, review_service, tool_service
 from llmops.tools.http import FetchFailed, UnsafeUrlError
@@ -158,7 +159,7 @@ class _Run:
         self.max_iterations = max(1, int(config["AGENT_MAX_ITERATIONS"]))
         self.deadline = turn.started + float(config["AGENT_TIME_BUDGET_S"])
         self.observation_max = int(config["TOOL_OBSERVATION_MAX_CHARS"])
-        self.store = current_app.extensions["state_store"]
+        self.store = runtime().state_store
         self.context = ToolContext(account_id=turn.account_id, app_id=turn.app_id,
                                    dataset_ids=turn.agent.dataset_ids, retrieval_config=turn.agent.retrieval_config)
         self.tools = tool_service.bind_tools(self.context, turn.agent.refs) + list(turn.agent.extra_tools)

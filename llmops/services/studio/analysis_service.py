@@ -33,6 +33,7 @@ from flask import current_app
 from llmops.extensions import db
 from llmops.models import Conversation, Message
 from llmops.models.base import unix, utcnow
+from llmops.runtime import runtime
 from llmops.services.studio import app_service, chat_service
 
 DAYS = 7
@@ -46,7 +47,7 @@ def get_analysis(account_id: uuid.UUID, app_id: uuid.UUID) -> dict:
     """§14.1 for the owner's app (``NotFoundError`` otherwise), served from the cache when fresh."""
     app = app_service.get_owned_app(account_id, app_id)
     ttl = int(current_app.config["ANALYSIS_CACHE_TTL_S"])
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     key = f"analysis:{app.id}"
     if ttl > 0:
         cached = store.get(key)

@@ -22,6 +22,7 @@ from flask import current_app
 from llmops.errors import NotFoundError, ValidateError
 from llmops.extensions import db
 from llmops.models import App, Conversation, Message
+from llmops.runtime import runtime
 from llmops.services.common import paginate, paginator
 from llmops.services.core import model_service
 from llmops.services.knowledge import dataset_service
@@ -81,7 +82,7 @@ def prepare_turn(account_id: uuid.UUID, query: str) -> chat_service.DebugTurn:
 
 def stop(account_id: uuid.UUID, task_id: uuid.UUID) -> None:
     """Course 13.2 (``NotFoundError`` unless it is the account's running task)."""
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     if store.get(f"task:{task_id}") != str(account_id):
         raise NotFoundError("no running task with this id")
     store.set(f"stop:{task_id}", "1", 600)

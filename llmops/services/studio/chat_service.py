@@ -31,6 +31,7 @@ from llmops.models.base import unix, utcnow
 from llmops.providers.chat import StreamState, Usage
 from llmops.providers.errors import ProviderError, ProviderTimeout
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
+from llmops.runtime import runtime
 from llmops.services.common import paginate, paginator
 from llmops.services.core import metering, model_service
 from llmops.services.knowledge import retrieval_service
@@ -131,7 +132,7 @@ def stop_web_app_task(end_user_id: uuid.UUID, token: str, task_id: uuid.UUID) ->
     """Course §15.3: stop the end user's running web-app stream ``task_id`` (``NotFoundError``
     for an unknown token or another user's task)."""
     app_service.get_app_by_web_app_token(token)
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     if store.get(f"task:{task_id}") != str(end_user_id):
         raise NotFoundError("no running task with this id")
     store.set(f"stop:{task_id}", "1", 600)
@@ -343,7 +344,7 @@ class TurnEvents:
 
 
 def _turn_events(turn: DebugTurn) -> Iterator[tuple[str, dict]]:
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     store.set(f"task:{turn.task_id}", str(turn.created_by or turn.account_id), TASK_TTL_S)
     created_at = unix(utcnow())
     base = {"task_id": str(turn.task_id), "conversation_id": str(turn.conversation_id),
@@ -536,7 +537,7 @@ def stop_debug_task(account_id: uuid.UUID, app_id: uuid.UUID, task_id: uuid.UUID
     """Ask the stream ``task_id`` to stop, whichever api process runs it (``NotFoundError`` if
     it is not this account's running task)."""
     app_service.get_owned_app(account_id, app_id)
-    store = current_app.extensions["state_store"]
+    store = runtime().state_store
     if store.get(f"task:{task_id}") != str(account_id):
         raise NotFoundError("no running task with this id")
     store.set(f"stop:{task_id}", "1", 600)

@@ -47,7 +47,7 @@ def openai_at_fake(app, fake):
     with app.app_context():
         db.session.delete(db.session.get(ProviderOverride, "openai"))
         db.session.commit()
-        app.extensions.pop("model_registry", None)
+        app.runtime.reset("model_registry")
 
 
 def test_register_and_login_as_documented(client):

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from llmops.runtime import runtime
 from tests.api.course.conftest import envelope, parse_sse
 from tests.conftest import register
 
@@ -79,7 +80,7 @@ def test_the_assistant_builds_an_app_and_a_knowledge_base(app, client, logged_in
         from llmops.models import Account, UsageLog
         from llmops.services.core import usage_service
 
-        usage_service.write_usage(usage_service.buffer().drain())
+        usage_service.write_usage(runtime().usage_buffer.drain())
         account = db.session.scalar(sa.select(Account).where(Account.email == logged_in["X-Email"].lower()))
         rows = db.session.scalars(sa.select(UsageLog).where(UsageLog.account_id == account.id)).all()
     assert len(rows) == 6 and {r.surface for r in rows} == {"ai"}  # two model calls per turn
