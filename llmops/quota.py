@@ -36,6 +36,13 @@ holds whose rows it stored; ``expired_holds`` lists the rest past their expiry f
 reconciliation job (``usage_service.reconcile``): an open one is settled at its ``lost_cost``,
 a settled one (its row died in a process's buffer) is written.
 
+**The account's standing** (the gateway's hot path): ``reserve`` may be given ``standing``, the
+Redis key where ``account_service`` publishes the account's ``"<disabled 0|1>:<version>"`` in the
+state store, when the ledger shares the state store's Redis (``reads_state``). The script then
+refuses a disabled account (``ACCOUNT_DISABLED``) and reserves nothing when the key is absent
+(``STANDING_UNKNOWN``: the caller loads it from the database and retries) in the same round trip
+as the reservation, instead of a ``GET`` of its own before it.
+
 ``acquire_stream``/``release_stream`` count a key's open streams (``api_key.max_streams``): in
 Redis a sorted set of open streams with an expiry (a crashed process's streams time out); in the
 embedded profile, which runs one api process, a per-process counter.
@@ -51,12 +58,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from llmops.models import Account, ApiKey, QuotaHold
 
 KEY_REFUSED, ACCOUNT_REFUSED = "key", "account"
+ACCOUNT_DISABLED, STANDING_UNKNOWN = "disabled", "standing-unknown"  # refusals of a reservation given ``standing``
 HOLDS, HOLD_EXPIRIES = "llmops:holds", "llmops:holds:expiry"  # the Redis ledger's holds
 UNCAPPED = 2**62  # the Redis cap counter of a key without a cap of its own
 
@@ -78,7 +87,8 @@ class QuotaLedger(Protocol):
     persists_usage: bool
 
     def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int,
-                hold: Hold | None = None) -> str | None: ...
+                hold: Hold | None = None, standing: str | None = None) -> str | None: ...
+    def reads_state(self, store) -> bool: ...
     def settle(self, account_id: uuid.UUID, key_id: uuid.UUID | None, reserved: int, actual: int,
                hold_id: str | None = None, record: dict | None = None,
                grace_s: float = 120.0) -> tuple[int | None, int | None]: ...
@@ -126,9 +136,12 @@ class DatabaseQuotaLedger(_LocalStreams):
         self.holds = QuotaHold.__table__
 
     def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int,
-                hold: Hold | None = None) -> str | None:
+                hold: Hold | None = None, standing: str | None = None) -> str | None:
         """Hold ``credits`` on the key and the account (and record ``hold``) → None, or which one
-        refused (``"key"``/``"account"``; then nothing is held)."""
+        refused (``"key"``/``"account"``; then nothing is held). ``standing`` must be None (this
+        ledger reads no state store: ``reads_state``)."""
+        if standing is not None:
+            raise ValueError("the database ledger cannot check an account's standing")
         if credits <= 0 and hold is None:
             return None
         k, a = self.keys.c, self.accounts.c
@@ -217,6 +230,9 @@ class DatabaseQuotaLedger(_LocalStreams):
         return [{"request_id": r.request_id, "account_id": r.account_id, "key_id": r.api_key_id,
                  "reserved": int(r.reserved), "state": r.state, **json.loads(r.record)} for r in rows]
 
+    def reads_state(self, store) -> bool:
+        return False
+
     def credit(self, account_id: uuid.UUID, credits: int) -> None:
         pass  # the balance column itself was changed by the caller's transaction
 
@@ -224,10 +240,17 @@ class DatabaseQuotaLedger(_LocalStreams):
         pass
 
 
-# KEYS: account counter, key counter, holds hash, holds expiry zset; ARGV: credits, "1" when the
-# key counter applies, hold request id ("" for none), hold JSON, hold expiry.
-# → 1 held, -1 account refused, -4 key refused, -2/-3 account/key counter missing (seed it).
+# KEYS: account counter, key counter, holds hash, holds expiry zset, the account's standing;
+# ARGV: credits, "1" when the key counter applies, hold request id ("" for none), hold JSON, hold
+# expiry, "1" when the standing is checked.
+# → 1 held, -1 account refused, -4 key refused, -2/-3 account/key counter missing (seed it),
+# -5 the account is disabled, -6 its standing is not published (load it).
 _RESERVE = """
+if ARGV[6] == '1' then
+  local standing = redis.call('GET', KEYS[5])
+  if not standing then return -6 end
+  if string.sub(standing, 1, 1) == '1' then return -5 end
+end
 local need = tonumber(ARGV[1])
 if need > 0 then
   local balance = redis.call('GET', KEYS[1])
@@ -299,6 +322,7 @@ class RedisQuotaLedger:
     def __init__(self, url: str, engine_factory, max_connections: int = 256):
         from llmops.state import redis_client
 
+        self.url = url
         self.client = redis_client(url, max_connections)
         self.engine_factory = engine_factory
         self._reserve = self.client.register_script(_RESERVE)
@@ -311,27 +335,35 @@ class RedisQuotaLedger:
         return [f"llmops:bal:{account_id}", f"llmops:cap:{key_id}" if key_id else "llmops:cap:-"]
 
     def reserve(self, account_id: uuid.UUID, key_id: uuid.UUID | None, credits: int,
-                hold: Hold | None = None) -> str | None:
-        if credits <= 0 and hold is None:
+                hold: Hold | None = None, standing: str | None = None) -> str | None:
+        """As ``DatabaseQuotaLedger.reserve``, in one script; with ``standing`` (see the module's
+        docstring) also ``ACCOUNT_DISABLED`` or ``STANDING_UNKNOWN``, and then nothing is held."""
+        if credits <= 0 and hold is None and standing is None:
             return None
-        counters = [*self._counters(account_id, key_id), HOLDS, HOLD_EXPIRIES]
+        keys = [*self._counters(account_id, key_id), HOLDS, HOLD_EXPIRIES, standing or HOLDS]
         capped = "1" if key_id is not None else "0"
         hold_args = ["", "", 0]
         if hold is not None:
-            hold_args = [hold.request_id, json.dumps({"state": "open", "reserved": max(credits, 0),
-                                                      "lost_cost": hold.lost_cost, "record": hold.record}),
+            hold_args = [hold.request_id, orjson.dumps({"state": "open", "reserved": max(credits, 0),
+                                                        "lost_cost": hold.lost_cost, "record": hold.record}),
                          hold.expires_at]
+        args = [max(credits, 0), capped, *hold_args, "1" if standing else "0"]
         for _ in range(3):
-            result = int(self._reserve(keys=counters, args=[max(credits, 0), capped, *hold_args]))
+            result = int(self._reserve(keys=keys, args=args))
             if result == -2:
-                self._seed_account(account_id, counters[0])
+                self._seed_account(account_id, keys[0])
             elif result == -3:
-                self._seed_key(key_id, counters[1])
+                self._seed_key(key_id, keys[1])
             else:
                 break
         if result == 1:
             return None
-        return KEY_REFUSED if result == -4 else ACCOUNT_REFUSED
+        return {-4: KEY_REFUSED, -5: ACCOUNT_DISABLED, -6: STANDING_UNKNOWN}.get(result, ACCOUNT_REFUSED)
+
+    def reads_state(self, store) -> bool:
+        """Whether ``store`` (a ``llmops.state`` store) lives in this ledger's Redis, so a reservation
+        can check a key of it (``standing``) in the same step."""
+        return getattr(store, "url", None) == self.url and hasattr(store, "redis_key")
 
     def _seed_account(self, account_id: uuid.UUID, counter: str) -> None:
         table = Account.__table__
@@ -359,7 +391,7 @@ class RedisQuotaLedger:
         keys = [*self._counters(account_id, key_id), HOLDS, HOLD_EXPIRIES]
         taken, fresh = self._settle(keys=keys, args=[
             actual - reserved, "1" if key_id is not None else "0", hold_id or "",
-            json.dumps(record or {}), time.time() + grace_s, reserved])
+            orjson.dumps(record or {}), time.time() + grace_s, reserved])
         if not int(fresh):
             return None, None
         return reserved + int(taken), None

@@ -95,8 +95,13 @@ class RedisStateStore:
     """Keys under ``llmops:state:`` in Redis with native expiry."""
 
     def __init__(self, url: str, max_connections: int = 256):
+        self.url = url
         self.client = redis_client(url, max_connections)
         self.prefix = "llmops:state:"
+
+    def redis_key(self, key: str) -> str:
+        """The Redis key holding ``key`` (a Lua script of the quota ledger reads it: ``llmops.quota``)."""
+        return self.prefix + key
 
     def set(self, key: str, value: str, ttl_s: int) -> None:
         self.client.set(self.prefix + key, value, ex=max(int(ttl_s), 1))

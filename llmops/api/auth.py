@@ -48,7 +48,8 @@ def authorization_header() -> str | None:
     return request.headers.get("Authorization")
 
 
-def api_key_required(view: Callable | None = None, /, *, credentials: Callable[[], str | None] = authorization_header):
+def api_key_required(view: Callable | None = None, /, *, credentials: Callable[[], str | None] = authorization_header,
+                     check_account: bool = True):
     """Authenticate the request's API key before ``view`` runs; the view gets the key's
     ``KeyPrincipal`` as its first argument.
 
@@ -57,11 +58,12 @@ def api_key_required(view: Callable | None = None, /, *, credentials: Callable[[
     ``InvalidApiKeyError`` (401), a disabled account ``ForbiddenError`` (403): the one error handler
     answers them in the route family's shape (OpenAI's ``{"error"}`` on ``/v1`` and seed 001,
     ``{"detail"}`` on seed 003, the envelope elsewhere). Cheap on the gateway's hot path: a valid
-    key is one cache look-up (``api_key_service.authenticate``)."""
+    key is one cache look-up (``api_key_service.authenticate``). ``check_account`` False: the view
+    checks the account's standing itself (the gateway's chat, within its reservation)."""
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def authenticated(*args, **kwargs):
-            return view(api_key_service.authenticate(credentials()), *args, **kwargs)
+            return view(api_key_service.authenticate(credentials(), check_account), *args, **kwargs)
         return authenticated
     return decorate if view is None else decorate(view)
 

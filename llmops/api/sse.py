@@ -1,8 +1,9 @@
 """Server-sent events for the studio (docs/api.md A "Debug-chat SSE").
 
 ``json_or_sse(result)`` answers a service's result: JSON for a dict, SSE for a stream (the one
-place that branch is written). ``framed_response(events)`` streams OpenAI's data-only frames
-(``openai_frame``) of a service's events as they come (seed 001's voice engine).
+place that branch is written). ``openai_stream(relay)`` sends a gateway relay's chunks as OpenAI's
+data-only frames; ``framed_response(events)`` renders a service's events as such frames
+(``openai_frame``) as they come (seed 001's voice engine).
 
 ``sse_response(events)`` turns an iterator of ``(event, data)`` pairs into a streaming response:
 frames ``event: <name>\\ndata: <json>\\n\\n``; a ``ping`` every ``SSE_PING_INTERVAL_S`` while
@@ -120,22 +121,22 @@ def json_or_sse(result, json=jsonify, framed: bool = False) -> Response:
     """A service's blocking result as JSON, its stream as SSE (dify's ``compact_generate_response``).
 
     A ``dict`` goes through ``json`` (``jsonify``, or ``ok`` for the studio envelope). Anything
-    else is a stream: ``(event, data)`` pairs through ``sse_response`` — or, ``framed``, text frames
-    the producer already rendered (the gateway's ``data: {chunk}`` lines and ``[DONE]``), sent as
-    they come with no pings or producer thread: the gateway's hot path."""
+    else is a stream: ``(event, data)`` pairs through ``sse_response`` — or, ``framed``, the
+    gateway's relayed chunks through ``openai_stream`` (no pings or producer thread: the gateway's
+    hot path)."""
     if isinstance(result, dict):
         return json(result)
     if framed:
-        return Response(result, mimetype="text/event-stream", headers=RELAY_HEADERS)
+        return openai_stream(result)
     return sse_response(result)
 
 
 def openai_frame(event: str, data) -> str:
     """OpenAI's data-only SSE frame of an ``(event, data)`` pair: ``chunk`` → ``data: <the chunk as
-    UTF-8 JSON>``, ``error`` → ``data: {"error": <data>}`` (ASCII-escaped JSON), ``done`` →
-    ``data: [DONE]``, ``relay`` → ``data`` itself (a frame the gateway already rendered)."""
-    if event == "relay":
-        return data
+    UTF-8 JSON>`` (``bytes``: a relayed chunk's JSON as it came), ``error`` → ``data: {"error":
+    <data>}`` (ASCII-escaped JSON), ``done`` → ``data: [DONE]``."""
+    if isinstance(data, bytes):
+        return f"data: {data.decode()}\n\n"
     if event == "done":
         return "data: [DONE]\n\n"
     if event == "error":
@@ -158,3 +159,29 @@ def _rendered(events, render) -> Iterator[str]:
         close = getattr(events, "close", None)
         if close is not None:
             close()
+
+
+OPENAI_DONE = b"data: [DONE]\n\n"
+
+
+def openai_stream(relay) -> Response:
+    """A relayed chat completion stream (``gateway_service.StreamRelay``) as OpenAI's SSE: each
+    chunk a ``data: <json>`` frame, then ``data: [DONE]``. Chunks that arrived together from the
+    upstream leave in one write, ``[DONE]`` with the last of them; no ping and no thread (the
+    relay's chunks come as fast as the upstream sends them). ``relay.close()`` — the quota's
+    settlement when the stream did not end — runs when the response ends or the client leaves."""
+    response = Response(_openai_frames(relay), mimetype="text/event-stream", headers=RELAY_HEADERS)
+    response.call_on_close(relay.close)
+    return response
+
+
+def _openai_frames(relay) -> Iterator[bytes]:
+    done = False
+    for batch in relay.batches():
+        data = b"".join([b"data: " + chunk + b"\n\n" for chunk in batch])
+        if relay.ended and not done:
+            data, done = data + OPENAI_DONE, True
+        if data:
+            yield data
+    if not done:
+        yield OPENAI_DONE

@@ -101,14 +101,16 @@ class RelayClient:
             raise ProviderError("the upstream answered with invalid JSON", response.status, True) from exc
 
     @contextmanager
-    def stream_lines(self, path: str, body: dict, total_timeout: float | None = None) -> Iterator[Iterator[str]]:
-        """Open a streaming call; yields an iterator over the SSE ``data:`` payloads (strings,
-        ``[DONE]`` included) as they arrive. Errors before the first line raise at open; errors
+    def stream_lines(self, path: str, body: dict,
+                     total_timeout: float | None = None) -> Iterator[Iterator[list[bytes]]]:
+        """Open a streaming call; yields an iterator over the SSE ``data:`` payloads (bytes,
+        ``[DONE]`` included) as they arrive: one list per read from the socket, so what arrived
+        together can be sent on together. Errors before the first line raise at open; errors
         while iterating (a reset connection, ``read_timeout`` of silence, ``total_timeout``
         seconds since the call started) raise ``ProviderTimeout``/``ProviderUnavailable`` from
         the iterator, with ``retryable`` False (bytes may already have reached the client).
         Leaving the block before the end closes the upstream connection (the upstream stops
-        generating); a stream read to its end gives the connection back to the pool."""
+        generating); a stream read to its ``[DONE]`` gives the connection back to the pool."""
         deadline = time.monotonic() + total_timeout if total_timeout else None
         response = self._open(path, body, stream=True)
         lines = DataLines(response, deadline, total_timeout)
@@ -131,14 +133,14 @@ class RelayClient:
 
 class DataLines:
     """The ``data:`` payloads of an SSE response, read as they arrive (``read1``: whatever the
-    socket has, never waiting for a full buffer). ``done`` once ``[DONE]`` was read, ``complete``
-    once the body was read to its end."""
+    socket has, never waiting for a full buffer), one list per read. ``done`` once ``[DONE]``
+    was read, ``complete`` once the body was read to its end."""
 
     def __init__(self, response: urllib3.BaseHTTPResponse, deadline: float | None, total_timeout: float | None):
         self.response, self.deadline, self.total_timeout = response, deadline, total_timeout
         self.done = self.complete = False
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[list[bytes]]:
         response, deadline = self.response, self.deadline
         rest = b""
         try:
@@ -148,12 +150,11 @@ class DataLines:
                     break
                 lines = (rest + data).split(b"\n") if rest else data.split(b"\n")
                 rest = lines.pop()
-                for line in lines:
-                    if line.startswith(b"data:"):
-                        payload = line[5:].strip()
-                        if payload == b"[DONE]":
-                            self.done = True
-                        yield payload.decode()
+                payloads = [line[5:].strip() for line in lines if line.startswith(b"data:")]
+                if payloads:
+                    if b"[DONE]" in payloads:
+                        self.done = True
+                    yield payloads
                 if deadline is not None and time.monotonic() > deadline:
                     raise ProviderTimeout(f"no complete answer within {self.total_timeout:g} s")
         except Urllib3Timeout as exc:
@@ -162,7 +163,7 @@ class DataLines:
             raise ProviderUnavailable(f"the upstream connection failed mid-stream ({exc.__class__.__name__})") from exc
         self.complete = True
         if rest.startswith(b"data:"):
-            yield rest[5:].strip().decode()
+            yield [rest[5:].strip()]
 
 
 # After ``[DONE]`` the rest of the body (the chunked encoding's last chunk) is read for at most

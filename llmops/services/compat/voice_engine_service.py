@@ -3,9 +3,9 @@ the gateway, the RAG variant that sends a waiting chunk first, then retrieves, a
 variant that speaks the answer.
 
 The streams are ``(event, data)`` pairs; ``llmops/api/compat/voice_engine.py`` frames them
-(OpenAI's data-only SSE): ``chunk`` a ``chat.completion.chunk`` object, ``error`` OpenAI's error
-object, ``done`` the closing ``[DONE]``, ``relay`` a frame of the gateway's stream passed on as
-the gateway rendered it.
+(OpenAI's data-only SSE): ``chunk`` a ``chat.completion.chunk`` (an object, or the JSON bytes of
+a chunk of the gateway's stream passed on as it came), ``error`` OpenAI's error object, ``done``
+the closing ``[DONE]``.
 
 The engine adds fields an upstream would reject (``context``; per message ``turn_id``,
 ``timestamp``, ``metadata``): they are read where useful and removed before the request goes
@@ -86,8 +86,9 @@ def rag_datasets(principal: KeyPrincipal, body: dict) -> tuple[list[uuid.UUID], 
 
 
 def rag_stream(principal: KeyPrincipal, body: dict) -> Iterator[tuple[str, object]]:
-    """Events: the waiting chunk at once, then retrieval, then the model's stream (``relay``) and
-    ``done``. Failures after the waiting chunk become an ``error`` event, then ``done``."""
+    """Events: the waiting chunk at once, then retrieval, then the model's stream (``chunk``s, the
+    relayed chunks' JSON bytes) and ``done``. Failures after the waiting chunk become an ``error``
+    event, then ``done``."""
     yield "chunk", waiting_chunk()
     relay = None
     try:
@@ -105,8 +106,9 @@ def rag_stream(principal: KeyPrincipal, body: dict) -> Iterator[tuple[str, objec
                                         + block}, *request["messages"]]
         relay = gateway_service.chat_completions(principal, {**request, "stream": True}, surface="voice",
                                                  app_surface=True)
-        for frame in relay:
-            yield "relay", frame
+        for chunk in relay:
+            yield "chunk", chunk  # the chunk's JSON as relayed (bytes)
+        yield "done", None
     except AppError as exc:
         yield "error", {"message": exc.message, "type": exc.openai_type or "api_error", "param": None,
                         "code": exc.openai_code}
@@ -140,13 +142,10 @@ def _audio_frames(relay, tts: EspeakTTS) -> Iterator[tuple[str, object]]:
     audio_id = f"audio_{uuid.uuid4().hex}"
     pending = ""
     try:
-        for frame in relay:
-            payload = frame[6:].strip() if frame.startswith("data: ") else ""
-            if not payload or payload == "[DONE]":
-                continue
+        for payload in relay:  # each chunk's JSON (bytes)
             chunk = json.loads(payload)
             if "error" in chunk:
-                yield "relay", frame
+                yield "chunk", payload
                 continue
             for choice in chunk.get("choices") or ():
                 pending += (choice.get("delta") or {}).get("content") or ""

@@ -95,6 +95,14 @@ def check_enabled(account_id: uuid.UUID) -> None:
         raise ForbiddenError(DISABLED_MESSAGE)
 
 
+def standing_key(account_id: uuid.UUID) -> str | None:
+    """The Redis key of the account's published status when the quota ledger can check it within
+    its reservation (``llmops.quota``: it shares the state store's Redis), else None — then call
+    ``check_enabled``."""
+    store, ledger = runtime().state_store, runtime().quota_ledger
+    return store.redis_key(f"account:{account_id}") if ledger.reads_state(store) else None
+
+
 def _publish(account: Account) -> None:
     """Write the account's committed status to the state store (seen by every process)."""
     runtime().state_store.set(

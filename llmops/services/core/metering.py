@@ -33,11 +33,11 @@ from decimal import ROUND_CEILING, Decimal
 from flask import current_app
 
 from llmops import metrics
-from llmops.errors import QuotaExceededError
+from llmops.errors import ForbiddenError, QuotaExceededError
 from llmops.providers.registry import ModelSpec
-from llmops.quota import KEY_REFUSED, Hold
+from llmops.quota import ACCOUNT_DISABLED, KEY_REFUSED, STANDING_UNKNOWN, Hold
 from llmops.runtime import runtime
-from llmops.services.core import usage_service
+from llmops.services.core import account_service, usage_service
 
 SURFACES = ("gateway", "debug", "app_api", "web_app", "memory", "seed000", "voice", "seed003", "vision", "embedding",
             "ai")
@@ -129,14 +129,17 @@ LOST_ERROR = "the process serving the call ended before it settled: usage past t
 def reserve(account_id: uuid.UUID, spec: ModelSpec | list[ModelSpec] | None, prompt_tokens: int,
             completion_tokens: int, *, surface: str, endpoint: str, key_id: uuid.UUID | None = None,
             model: str | None = None, is_stream: bool = False, free: bool = False,
-            direct: bool = False) -> Charge:
+            direct: bool = False, check_account: bool = False) -> Charge:
     """Hold the most the call can cost (``prompt_tokens`` estimated, ``completion_tokens`` its
     ``max_tokens`` times ``n``; for a list of fallback models the dearest) on the account and the
     calling key → the ``Charge`` to settle afterwards. Raises ``QuotaExceededError`` (429, the
     key's cap) or ``BalanceExceededError`` (429, the account's balance) before any upstream call.
 
     ``free``: the caller brings its own upstream key (seed 000), nothing is charged;
-    ``direct``: write the usage record at once (worker processes have no usage buffer flusher)."""
+    ``direct``: write the usage record at once (worker processes have no usage buffer flusher);
+    ``check_account``: also refuse a disabled or deleted account (``ForbiddenError``, 403) — in
+    the reservation's own Redis step when the ledger can read the account's published status
+    (``account_service.standing_key``), so the gateway's hot path makes one round trip for both."""
     specs = spec if isinstance(spec, list) else [spec]
     first = specs[0] if specs else None
     charge = Charge(account_id=account_id, surface=surface, endpoint=endpoint,
@@ -150,7 +153,16 @@ def reserve(account_id: uuid.UUID, spec: ModelSpec | list[ModelSpec] | None, pro
     lost_cost = 0 if free else min(price_credits(first, prompt_tokens, 0), worst)
     hold = Hold(charge.request_id, lost, lost_cost,
                 time.time() + config["LLM_TOTAL_TIMEOUT_S"] + config["USAGE_HOLD_GRACE_S"])
-    refused = runtime().quota_ledger.reserve(account_id, key_id, worst, hold)
+    ledger = runtime().quota_ledger
+    standing = account_service.standing_key(account_id) if check_account else None
+    if check_account and standing is None:
+        account_service.check_enabled(account_id)
+    refused = ledger.reserve(account_id, key_id, worst, hold, standing=standing)
+    if refused == STANDING_UNKNOWN:  # not published (or expired): read from the database, published
+        account_service.check_enabled(account_id)
+        refused = ledger.reserve(account_id, key_id, worst, hold)
+    if refused == ACCOUNT_DISABLED:
+        raise ForbiddenError(account_service.DISABLED_MESSAGE)
     if refused == KEY_REFUSED:
         metrics.QUOTA_REFUSALS.labels("quota").inc()
         raise QuotaExceededError(f"The API key's credit cap is reached: this request may cost up to {worst} credits "

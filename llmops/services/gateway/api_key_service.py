@@ -135,10 +135,11 @@ def delete_api_key(account_id: uuid.UUID, key_id: uuid.UUID) -> None:
     _forget(key.key_hash)
 
 
-def authenticate(authorization: str | None) -> KeyPrincipal:
+def authenticate(authorization: str | None, check_account: bool = True) -> KeyPrincipal:
     """The key named by an ``Authorization: Bearer <key>`` header. Raises ``InvalidApiKeyError``
     (401) for a missing, unknown, disabled, deleted or expired key, ``ForbiddenError`` (403) when its
-    account is disabled."""
+    account is disabled — unless ``check_account`` is False: the caller checks the account itself
+    (the gateway's chat does, within its reservation: ``metering.reserve(check_account=True)``)."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise InvalidApiKeyError("You didn't provide an API key (Authorization: Bearer <key>)")
     digest = hash_key(authorization[7:].strip())
@@ -155,7 +156,8 @@ def authenticate(authorization: str | None) -> KeyPrincipal:
     if principal.expires_at is not None and principal.expires_at <= utcnow():
         raise InvalidApiKeyError("The API key has expired")
     # Not cached: the account's status comes from the shared state store on every call (403).
-    account_service.check_enabled(principal.account_id)
+    if check_account:
+        account_service.check_enabled(principal.account_id)
     return principal
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import threading
 import time
 import uuid
@@ -45,7 +44,7 @@ from llmops.errors import (
 from llmops.extensions import db, limiter
 from llmops.providers.errors import ModelNotFound, ProviderBadRequest, ProviderError, ProviderRateLimited, ProviderTimeout
 from llmops.providers.registry import ModelSpec
-from llmops.providers.relay import RelayClient
+from llmops.providers.relay import RelayClient, dumps, loads
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
 from llmops.services.core import metering, model_service
 from llmops.services.gateway import vision_service
@@ -113,7 +112,7 @@ def list_models(principal: KeyPrincipal) -> dict:
 
 
 def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gateway",
-                     app_surface: bool = False) -> dict | StreamRelay:
+                     app_surface: bool = False, check_account: bool = False) -> dict | StreamRelay:
     """Relay one chat completion → the upstream's JSON, or (``stream``) an iterator of SSE frames
     ending with ``data: [DONE]``. Raises 403/404/429/502/504 ``AppError``s before any byte.
 
@@ -121,7 +120,9 @@ def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gatewa
     to it when absent), so the reservation — estimated prompt + ``max_tokens`` x ``n`` at the
     dearest fallback's price — bounds what the upstream can bill. ``surface`` names the route
     family in the usage log; ``app_surface``: the route serves the key's bound app (seed 001's
-    voice engine), so a key bound to an app may use it."""
+    voice engine), so a key bound to an app may use it. ``check_account``: the caller authenticated
+    without checking the key's account (``api_key_service.authenticate(check_account=False)``),
+    so the reservation checks it in its own step (403 for a disabled account, nothing reserved)."""
     if principal.app_id is not None and not app_surface:
         raise ModelNotAllowedError(f"This API key is bound to an app: it may only call that app "
                                    f"(POST /v1/apps/{principal.app_id}/chat)")
@@ -148,7 +149,8 @@ def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gatewa
     try:
         # n answers from an upstream that ignores n are n calls, each billing the prompt
         call.charge = metering.reserve(principal.account_id, specs, prompt_estimate * n, completion_max, surface=surface,
-                                       endpoint="chat.completions", key_id=principal.id, model=model, is_stream=stream)
+                                       endpoint="chat.completions", key_id=principal.id, model=model, is_stream=stream,
+                                       check_account=check_account)
     except AppError:
         call.finish(0, 0, False, "refused")  # frees the stream slot
         raise
@@ -304,91 +306,130 @@ def _stream(call: Call, body: dict, specs: list[ModelSpec], prompt_estimate: int
 
 
 class StreamRelay:
-    """The SSE frames of one relayed stream, ending with ``data: [DONE]``.
+    """The chunks of one relayed stream: each ``chat.completion.chunk`` as JSON bytes (the
+    upstream's own bytes when we change nothing), for ``llmops.api`` to send as SSE ``data:``
+    frames followed by ``data: [DONE]`` (``llmops.api.sse.openai_stream``). ``batches()`` gives
+    them as lists, one per read from the upstream, so chunks that arrived together leave together;
+    ``ended`` is True from the last batch of an answer that ended (so ``[DONE]`` can go with it).
 
     Iterate it to relay; the server calls ``close()`` when the response ends or the client goes
     away, which closes the upstream connection and settles the quota with what was sent (status
     ``stop``, 499) even when iteration never started. An upstream failure after the first byte —
     an error chunk or a non-JSON ``data:`` line from the upstream, a reset connection, silence
     past ``LLM_READ_TIMEOUT_S``, no end within ``LLM_TOTAL_TIMEOUT_S``, a stream that ends before
-    its ``finish_reason`` — becomes an OpenAI-shaped chunk ``{"error": {message, type, param,
-    code}}`` (``type`` ``server_error``; ``code`` ``upstream_error`` or ``upstream_timeout``)
-    followed by ``[DONE]``; the call is settled for the text delivered and logged with status
-    ``error`` or ``timeout`` (502 / 504).
+    its ``finish_reason`` — becomes a last OpenAI-shaped chunk ``{"error": {message, type, param,
+    code}}`` (``type`` ``server_error``; ``code`` ``upstream_error`` or ``upstream_timeout``);
+    the call is settled for the text delivered and logged with status ``error`` or ``timeout``
+    (502 / 504). A stream that ends well is settled after its last batch was taken (the client
+    has its ``[DONE]`` before the quota's round trip).
     """
 
-    def __init__(self, app, call: Call, lines: Iterator[str], stack: contextlib.ExitStack, wants_usage: bool,
-                 prompt_estimate: int):
+    def __init__(self, app, call: Call, lines: Iterator[list[bytes]], stack: contextlib.ExitStack,
+                 wants_usage: bool, prompt_estimate: int):
         self.app, self.call, self.lines, self.stack = app, call, lines, stack
         self.wants_usage, self.prompt_estimate = wants_usage, prompt_estimate
         self.usage: dict | None = None
+        self.last: dict = {}  # the last chunk read
         self.parts: list[str] = []
-        self.finished = False
+        self.finished = self.ended = False
 
-    def __iter__(self) -> Iterator[str]:
-        call = self.call
-        chunk: dict = {}
-        ended = False  # [DONE] or a finish_reason seen: the answer is complete
+    def __iter__(self) -> Iterator[bytes]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[bytes]]:
+        """The chunks, one list per read from the upstream; the last (``ended``) may be empty."""
+        complete = False  # [DONE] or a finish_reason seen: the answer is complete
+        out: list[bytes] = []
         try:
-            for payload in self.lines:
-                if payload == "[DONE]":
-                    ended = True
-                    break
-                try:
-                    chunk = json.loads(payload)
-                except ValueError:
-                    raise ProviderError(f"the upstream sent a malformed stream chunk: {payload[:100]!r}") from None
-                if not isinstance(chunk, dict):
-                    raise ProviderError(f"the upstream sent a malformed stream chunk: {payload[:100]!r}")
-                if chunk.get("error") is not None:
-                    error = chunk["error"]
-                    message = error.get("message") if isinstance(error, dict) else str(error)
-                    raise ProviderError(f"the upstream failed mid-stream: {str(message)[:500]}", 502)
-                if chunk.get("usage"):
-                    self.usage = chunk["usage"]
-                    if not self.wants_usage:
-                        if not chunk.get("choices"):
-                            continue  # the usage-only chunk the client did not ask for
-                        chunk.pop("usage")
-                        payload = json.dumps(chunk, separators=(",", ":"), ensure_ascii=False)
-                for choice in chunk.get("choices") or ():
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        if call.first_token_ms is None:
-                            call.first_token_ms = int((time.perf_counter() - call.started) * 1000)
-                        self.parts.append(text)
-                    if choice.get("finish_reason"):
-                        ended = True
-                yield f"data: {payload}\n\n"
-            if not ended:
+            for payloads in self.lines:
+                out = []
+                for payload in payloads:
+                    if payload == b"[DONE]":
+                        complete = self.ended = True
+                        break
+                    send, finished = self._chunk(payload)
+                    complete = complete or finished
+                    if send is _SAME:
+                        out.append(payload)
+                    elif send is not None:
+                        out.append(dumps(send))
+                if self.ended:
+                    break  # sent below, with the usage estimate
+                if out:
+                    yield out
+                    out = []
+            if not complete:
                 raise ProviderError("the upstream ended the stream before the answer was finished")
         except ProviderError as exc:
             timeout = isinstance(exc, ProviderTimeout)
             status_code = 504 if timeout else 502
             self._finish("timeout" if timeout else "error", status_code, exc.message)
-            error = {"message": exc.message, "type": "server_error", "param": None,
-                     "code": "upstream_timeout" if timeout else "upstream_error"}
-            yield f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
+            self.ended = True
+            yield [dumps({"error": {"message": exc.message, "type": "server_error", "param": None,
+                                    "code": "upstream_timeout" if timeout else "upstream_error"}})]
+            return
         except Exception as exc:  # noqa: BLE001 — after the first byte every failure must end the stream cleanly
             self.app.logger.exception("gateway stream failed")
             self._finish("error", 500, f"internal error: {exc.__class__.__name__}")
-            error = {"message": "internal server error", "type": "server_error", "param": None, "code": None}
-            yield f"data: {json.dumps({'error': error})}\n\n"
-        else:
-            if self.wants_usage and not self.usage:
-                # The client asked for a usage chunk and the upstream sent none (llama.cpp does
-                # not while streaming): send our estimate, flagged, as OpenAI's last chunk.
-                prompt, completion = self.prompt_estimate, estimate_tokens("".join(self.parts))
-                final = {"id": chunk.get("id", ""), "object": "chat.completion.chunk", "created": chunk.get("created", 0),
-                         "model": chunk.get("model", call.model), "choices": [],
-                         "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                                   "total_tokens": prompt + completion, "estimated": True}}
-                yield f"data: {json.dumps(final, separators=(',', ':'))}\n\n"
-            self._finish("success", 200, "")
-        yield "data: [DONE]\n\n"
+            self.ended = True
+            yield [dumps({"error": {"message": "internal server error", "type": "server_error", "param": None,
+                                    "code": None}})]
+            return
+        self.ended = True
+        yield out + self._usage_estimate()
+        self._finish("success", 200, "")
+
+    def _chunk(self, payload: bytes) -> tuple[dict | None, bool]:
+        """One upstream chunk → (what to send: ``_SAME`` for the payload unchanged, a changed
+        chunk, or None for nothing; whether it carries a ``finish_reason``). Raises
+        ``ProviderError`` for an error chunk or a malformed line."""
+        try:
+            chunk = loads(payload)
+        except ValueError:
+            raise ProviderError(f"the upstream sent a malformed stream chunk: {_shown(payload)}") from None
+        if not isinstance(chunk, dict):
+            raise ProviderError(f"the upstream sent a malformed stream chunk: {_shown(payload)}")
+        if chunk.get("error") is not None:
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            raise ProviderError(f"the upstream failed mid-stream: {str(message)[:500]}", 502)
+        self.last = chunk
+        send = _SAME
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+            if not self.wants_usage:
+                if not chunk.get("choices"):
+                    return None, False  # the usage-only chunk the client did not ask for
+                send = {k: v for k, v in chunk.items() if k != "usage"}
+        finished = False
+        for choice in chunk.get("choices") or ():
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                if self.call.first_token_ms is None:
+                    self.call.first_token_ms = int((time.perf_counter() - self.call.started) * 1000)
+                self.parts.append(text)
+            if choice.get("finish_reason"):
+                finished = True
+        return send, finished
+
+    def _usage_estimate(self) -> list[bytes]:
+        """[our usage chunk] when the client asked for one and the upstream sent none (llama.cpp
+        does not while streaming): the estimate, flagged, as OpenAI's last chunk; else []."""
+        if not self.wants_usage or self.usage:
+            return []
+        last = self.last
+        prompt, completion = self.prompt_estimate, estimate_tokens("".join(self.parts))
+        return [dumps({"id": last.get("id", ""), "object": "chat.completion.chunk", "created": last.get("created", 0),
+                       "model": last.get("model", self.call.model), "choices": [],
+                       "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                 "total_tokens": prompt + completion, "estimated": True}})]
 
     def close(self) -> None:
-        self._finish("stop", 499, "the client closed the stream")
+        if self.ended:  # the answer's last batch was handed out: the client has all of it
+            self._finish("success", 200, "")
+        else:
+            self._finish("stop", 499, "the client closed the stream")
 
     def _finish(self, status: str, status_code: int, error: str) -> None:
         if self.finished:
@@ -412,6 +453,14 @@ class StreamRelay:
                                      status_code, error)
         except Exception:  # noqa: BLE001 — the hold is the record of last resort
             self.app.logger.exception("settling a gateway stream failed; its usage hold stays for reconciliation")
+
+
+_SAME = object()  # StreamRelay._chunk: send the upstream's payload unchanged
+
+
+def _shown(payload: bytes) -> str:
+    """The start of an upstream's line, quoted, for an error message."""
+    return repr(payload[:100].decode(errors="replace"))
 
 
 def _with_fallbacks(call: Call, specs: list[ModelSpec], attempt):
