@@ -344,16 +344,21 @@ class StreamRelay:
         try:
             for payloads in self.lines:
                 out = []
-                for payload in payloads:
-                    if payload == b"[DONE]":
-                        complete = self.ended = True
-                        break
-                    send, finished = self._chunk(payload)
-                    complete = complete or finished
-                    if send is _SAME:
-                        out.append(payload)
-                    elif send is not None:
-                        out.append(dumps(send))
+                try:
+                    for payload in payloads:
+                        if payload == b"[DONE]":
+                            complete = self.ended = True
+                            break
+                        send, finished = self._chunk(payload)
+                        complete = complete or finished
+                        if send is _SAME:
+                            out.append(payload)
+                        elif send is not None:
+                            out.append(dumps(send))
+                except ProviderError:
+                    if out:
+                        yield out  # what came before the fault, in the same read, is relayed
+                    raise
                 if self.ended:
                     break  # sent below, with the usage estimate
                 if out:
