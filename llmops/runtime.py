@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from llmops.providers.chat import ChatClient
     from llmops.providers.embeddings import EmbeddingModel
     from llmops.providers.registry import ModelRegistry
+    from llmops.providers.relay import RelayClient
     from llmops.quota import QuotaLedger
     from llmops.rag.fulltext import IndexCache
     from llmops.rag.vector_store import VectorStore
@@ -185,6 +186,16 @@ class Runtime:
         entries for ``API_KEY_CACHE_TTL_S`` seconds (``services.gateway.api_key_service``)."""
         return TTLCache(maxsize=self.config["API_KEY_CACHE_SIZE"], ttl=self.config["API_KEY_CACHE_TTL_S"],
                         timer=time.monotonic)
+
+    @per_process
+    def relay_clients(self) -> dict[tuple[str, str, str | None], RelayClient]:
+        """The gateway's pooled upstream clients, by (provider, base URL, key)."""
+        return {}
+
+    @per_process
+    def gateway_cooldowns(self) -> dict[tuple[str, str], float]:
+        """(provider, model) → until when (``time.monotonic``) the gateway tries it after the others."""
+        return {}
 
     # -- money, usage and metrics --------------------------------------------------------------
 

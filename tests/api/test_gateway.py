@@ -294,3 +294,40 @@ def test_embedding_input_is_validated(client, key, bad_input):
     response = client.post("/v1/embeddings", json={"model": "all-MiniLM-L6-v2", "input": bad_input},
                            headers={"Authorization": f"Bearer {key['key']}"})
     assert response.status_code == 400 and response.get_json()["error"]["param"] == "input"
+
+
+MESSAGES = [{"role": "user", "content": "Hi"}]
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "", "messages": MESSAGES}, {"model": "m" * 129, "messages": MESSAGES}, {"model": 3, "messages": MESSAGES},
+    {"model": "m", "messages": []}, {"model": "m", "messages": MESSAGES * 2001}, {"model": "m"},
+    {"model": "m", "messages": [{"role": "robot", "content": "x"}]}, {"model": "m", "messages": [{"content": "x"}]},
+    {"model": "m", "messages": [{"role": None}]}, {"model": "m", "messages": ["Hi"]},
+    {"model": "m", "messages": MESSAGES, "stream": "maybe"}, {"model": "m", "messages": MESSAGES, "stream_options": []},
+    {"model": "m", "messages": MESSAGES, "max_tokens": 0}, {"model": "m", "messages": MESSAGES, "max_tokens": 10**7},
+    {"model": "m", "messages": MESSAGES, "max_tokens": True}, {"model": "m", "messages": MESSAGES, "max_tokens": "5x"},
+    {"model": "m", "messages": MESSAGES, "max_completion_tokens": -1},
+    {"model": "m", "messages": MESSAGES, "temperature": 2.5}, {"model": "m", "messages": MESSAGES, "temperature": -0.1},
+    {"model": "m", "messages": MESSAGES, "temperature": float("nan")},
+    {"model": "m", "messages": MESSAGES, "temperature": float("inf")}, {"model": "m", "messages": MESSAGES, "top_p": 1.01},
+    {"model": "m", "messages": MESSAGES, "top_p": False},
+])
+def test_the_fast_chat_check_passes_nothing_the_schema_refuses(body):
+    """``/v1/chat/completions`` checks the common request without marshmallow; whatever the schema
+    refuses must go to the schema (which names the field), never pass the fast check."""
+    from marshmallow import ValidationError
+
+    from llmops.api.openai import CHAT_SCHEMA, _plainly_valid_chat
+
+    with pytest.raises(ValidationError):
+        CHAT_SCHEMA.load(body)
+    assert not _plainly_valid_chat(body)
+
+
+def test_the_fast_chat_check_passes_the_common_request():
+    from llmops.api.openai import _FAST_CHAT_CHECK, _plainly_valid_chat
+
+    body = {"model": "m", "messages": [{"role": "system", "content": "Be brief."}, *MESSAGES], "stream": True,
+            "stream_options": {"include_usage": True}, "max_tokens": 32, "temperature": 0.7, "top_p": 1, "seed": 3}
+    assert _FAST_CHAT_CHECK and _plainly_valid_chat(body)

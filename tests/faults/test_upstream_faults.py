@@ -36,11 +36,11 @@ def timeouts(app):
 
     def set_(read: float, total: float) -> None:
         app.config.update(LLM_READ_TIMEOUT_S=read, LLM_TOTAL_TIMEOUT_S=total)
-        app.extensions.pop("relay_clients", None)
+        app.runtime.reset("relay_clients")
 
     yield set_
     app.config.update(saved)
-    app.extensions.pop("relay_clients", None)
+    app.runtime.reset("relay_clients")
 
 
 @pytest.fixture

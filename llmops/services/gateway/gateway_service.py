@@ -46,6 +46,7 @@ from llmops.providers.errors import ModelNotFound, ProviderBadRequest, ProviderE
 from llmops.providers.registry import ModelSpec
 from llmops.providers.relay import RelayClient, dumps, loads
 from llmops.providers.tokens import estimate_messages_tokens, estimate_tokens
+from llmops.runtime import runtime
 from llmops.services.core import metering, model_service
 from llmops.services.gateway import vision_service
 from llmops.services.gateway.api_key_service import KeyPrincipal
@@ -80,7 +81,7 @@ class Call:
         """Settle the reservation with the tokens used and queue the usage record (once)."""
         spec = self.spec
         if self.stream_slot is not None:
-            current_app.extensions["quota_ledger"].release_stream(self.principal.id, self.stream_slot)
+            runtime().quota_ledger.release_stream(self.principal.id, self.stream_slot)
             self.stream_slot = None
         if self.charge is None or self.charge.settled:
             return
@@ -141,7 +142,7 @@ def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gatewa
     completion_max = n * max(_max_tokens(body, spec) for spec in specs)
     _rate_limit(principal, prompt_estimate + completion_max)
     if stream and principal.max_streams is not None:
-        call.stream_slot = current_app.extensions["quota_ledger"].acquire_stream(
+        call.stream_slot = runtime().quota_ledger.acquire_stream(
             principal.id, principal.max_streams, current_app.config["LLM_TOTAL_TIMEOUT_S"] + 60)
         if call.stream_slot is None:
             metrics.QUOTA_REFUSALS.labels("streams").inc()
@@ -155,7 +156,8 @@ def chat_completions(principal: KeyPrincipal, body: dict, surface: str = "gatewa
         call.finish(0, 0, False, "refused")  # frees the stream slot
         raise
     try:
-        db.session.close()  # give the pooled connection back for the upstream call (a stream can last minutes)
+        if db.session.registry.has():  # a session was opened (a key or the registry read from the database)
+            db.session.close()  # give the pooled connection back for the upstream call (a stream can last minutes)
         if stream:
             return _stream(call, body, specs, prompt_estimate)
         return _complete(call, body, specs, prompt_estimate)
@@ -334,15 +336,18 @@ class StreamRelay:
         self.finished = self.ended = False
 
     def __iter__(self) -> Iterator[bytes]:
-        for batch in self.batches():
+        # One chunk at a time, each counted as delivered only when handed out (a consumer may stop
+        # between two chunks that arrived together).
+        for batch in self.batches(([payload] for payloads in self.lines for payload in payloads)):
             yield from batch
 
-    def batches(self) -> Iterator[list[bytes]]:
-        """The chunks, one list per read from the upstream; the last (``ended``) may be empty."""
+    def batches(self, lines: Iterator[list[bytes]] | None = None) -> Iterator[list[bytes]]:
+        """The chunks, one list per read from the upstream (``lines``: these lists instead); the
+        last (``ended``) may be empty. A list's text counts as delivered once the list is handed out."""
         complete = False  # [DONE] or a finish_reason seen: the answer is complete
         out: list[bytes] = []
         try:
-            for payloads in self.lines:
+            for payloads in self.lines if lines is None else lines:
                 out = []
                 try:
                     for payload in payloads:
@@ -471,7 +476,7 @@ def _shown(payload: bytes) -> str:
 def _with_fallbacks(call: Call, specs: list[ModelSpec], attempt):
     """``attempt(spec)`` for each upstream in order (cooling ones last) until one answers; 429,
     5xx, timeouts and connection errors move on, other upstream 4xx end the request."""
-    cooldowns = current_app.extensions.setdefault("gateway_cooldowns", {})
+    cooldowns = runtime().gateway_cooldowns
     now = time.monotonic()
     ordered = sorted(specs, key=lambda s: cooldowns.get((s.provider, s.name), 0) > now)
     last: ProviderError | None = None
@@ -589,7 +594,7 @@ def _relay(spec: ModelSpec) -> RelayClient:
     registry = model_service.get_registry()
     provider = registry.provider(spec.provider)
     api_key = registry.api_key(spec.provider)
-    clients = current_app.extensions.setdefault("relay_clients", {})
+    clients = runtime().relay_clients
     key = (spec.provider, provider.base_url, api_key)
     client = clients.get(key)
     if client is None:
