@@ -4,7 +4,9 @@ the LiteLLM proxy (its own virtualenv, created here on first use) — in one run
 
 Our gateway runs the production profile (gunicorn + gevent, PostgreSQL, Redis quota ledger) with
 one worker process; LiteLLM gets one worker too. The upstream is ``bench.fixture_upstream``
-(fixed answer, fixed per-chunk delay). The load generator is one asyncio process (httpx).
+(fixed answer, fixed per-chunk delay). The load generator is one asyncio process (httpx). Each
+gateway's CPU time per request (its processes' user + system time over the timed requests) is
+reported too: on a shared machine it moves far less than latencies do.
 
     python -m bench.b1_gateway [--concurrency 1 16 64] [--requests 400] [--no-litellm] [--update-readme]
 """
@@ -109,8 +111,24 @@ async def one(client: httpx.AsyncClient, url: str, headers: dict, stream: bool) 
     return first or 0.0, (time.perf_counter() - started) * 1000
 
 
-async def load(url: str, headers: dict, stream: bool, concurrency: int, total: int) -> dict:
-    """``total`` requests, ``concurrency`` at a time → latencies and requests/s."""
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system, seconds) used so far by process ``pid`` and its descendants (Linux
+    ``/proc``); 0 without a pid."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+async def load(url: str, headers: dict, stream: bool, concurrency: int, total: int, pid: int | None = None) -> dict:
+    """``total`` requests, ``concurrency`` at a time → latencies, requests/s and (``pid``: the
+    gateway's process) its CPU milliseconds per request — the figure a noisy shared machine
+    disturbs least."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         for _ in range(min(20, total)):  # warm-up: connections, caches
@@ -129,10 +147,11 @@ async def load(url: str, headers: dict, stream: bool, concurrency: int, total: i
                 except httpx.HTTPError:
                     errors += 1
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(pid)
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu
     return {"rps": round(len(totals) / elapsed, 1), "errors": errors,
+            "cpu_ms_per_request": round(1000 * cpu / max(len(totals), 1), 2) if pid else None,
             "p50_ms": round(statistics.median(totals), 2), "p99_ms": round(percentile(totals, 0.99), 2),
             "first_p50_ms": round(statistics.median(firsts), 2)}
 
@@ -145,14 +164,15 @@ def run(concurrencies: list[int], requests: int, with_litellm: bool) -> dict:
                                       cwd=ROOT))
     upstream = f"http://127.0.0.1:{upstream_port}/v1"
     wait_http(f"{upstream}/models", 30)
-    targets = {"direct": (f"{upstream}/chat/completions", {})}
+    targets = {"direct": (f"{upstream}/chat/completions", {}, None)}
     try:
         stack, key = gateway_stack(work, upstream, "llmops_b1")
     except BaseException:
         processes[0].terminate()
         raise
     try:
-        targets["ours"] = (f"{stack.api_url}/v1/chat/completions", {"Authorization": f"Bearer {key}"})
+        targets["ours"] = (f"{stack.api_url}/v1/chat/completions", {"Authorization": f"Bearer {key}"},
+                           stack.processes["api"].pid)
         if with_litellm:
             port, master = free_port(), "sk-bench-" + uuid.uuid4().hex
             config = work / "litellm.yaml"
@@ -165,13 +185,14 @@ def run(concurrencies: list[int], requests: int, with_litellm: bool) -> dict:
                 env={**os.environ, "LITELLM_MASTER_KEY": master, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                      "LITELLM_TELEMETRY": "False"}))
             wait_http(f"http://127.0.0.1:{port}/health/liveliness", 180, processes[-1], work / "litellm.log")
-            targets["litellm"] = (f"http://127.0.0.1:{port}/v1/chat/completions", {"Authorization": f"Bearer {master}"})
+            targets["litellm"] = (f"http://127.0.0.1:{port}/v1/chat/completions", {"Authorization": f"Bearer {master}"},
+                                  processes[-1].pid)
         results: dict = {}
         for concurrency in concurrencies:
             for stream in (False, True):
                 row = {}
-                for name, (url, headers) in targets.items():
-                    row[name] = asyncio.run(load(url, headers, stream, concurrency, requests))
+                for name, (url, headers, pid) in targets.items():
+                    row[name] = asyncio.run(load(url, headers, stream, concurrency, requests, pid))
                 results[f"c{concurrency}-{'stream' if stream else 'json'}"] = row
     finally:
         stack.stop()
@@ -188,8 +209,8 @@ def table(r: dict) -> str:
              "one worker process per gateway (ours: gunicorn+gevent, PostgreSQL, Redis):", "",
              "| point | direct p50 / p99 ms | ours p50 / p99 ms | added p50 / p99 ms | ours req/s"
              + (" | LiteLLM p50 / p99 ms | LiteLLM req/s | req/s ours ÷ LiteLLM" if has_litellm else "")
-             + " | first-chunk overhead p50 ms |",
-             "|---|---|---|---|---" + ("|---|---|---" if has_litellm else "") + "|---|"]
+             + " | first-chunk overhead p50 ms | CPU ms per request ours" + (" / LiteLLM" if has_litellm else "") + " |",
+             "|---|---|---|---|---" + ("|---|---|---" if has_litellm else "") + "|---|---|"]
     for point, row in r["results"].items():
         d, o = row["direct"], row["ours"]
         line = (f"| {point} | {d['p50_ms']} / {d['p99_ms']} | {o['p50_ms']} / {o['p99_ms']} "
@@ -198,7 +219,9 @@ def table(r: dict) -> str:
             lite = row["litellm"]
             line += f"| {lite['p50_ms']} / {lite['p99_ms']} | {lite['rps']} | {o['rps'] / lite['rps']:.2f}× "
         overhead = o["first_p50_ms"] - d["first_p50_ms"] if point.endswith("stream") else float("nan")
-        line += f"| {overhead:.2f} |" if point.endswith("stream") else "| — |"
+        line += f"| {overhead:.2f} " if point.endswith("stream") else "| — "
+        cpu = [row[name].get("cpu_ms_per_request") for name in ("ours", "litellm") if name in row]
+        line += "| " + " / ".join("—" if c is None else f"{c:.2f}" for c in cpu) + " |"
         lines.append(line)
     errors = {p: {n: v["errors"] for n, v in row.items() if v["errors"]} for p, row in r["results"].items()}
     errors = {p: e for p, e in errors.items() if e}
