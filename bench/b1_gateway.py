@@ -184,7 +184,8 @@ def run(concurrencies: list[int], requests: int, with_litellm: bool) -> dict:
                  "--num_workers", "1"], stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, "LITELLM_MASTER_KEY": master, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                      "LITELLM_TELEMETRY": "False"}))
-            wait_http(f"http://127.0.0.1:{port}/health/liveliness", 180, processes[-1], work / "litellm.log")
+            # LiteLLM imports for minutes on a busy machine
+            wait_http(f"http://127.0.0.1:{port}/health/liveliness", 600, processes[-1], work / "litellm.log")
             targets["litellm"] = (f"http://127.0.0.1:{port}/v1/chat/completions", {"Authorization": f"Bearer {master}"},
                                   processes[-1].pid)
         results: dict = {}
