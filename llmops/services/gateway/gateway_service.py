@@ -338,7 +338,7 @@ class StreamRelay:
     def __iter__(self) -> Iterator[bytes]:
         # One chunk at a time, each counted as delivered only when handed out (a consumer may stop
         # between two chunks that arrived together).
-        for batch in self.batches(([payload] for payloads in self.lines for payload in payloads)):
+        for batch in self.batches([payload] for payloads in self.lines for payload in payloads):
             yield from batch
 
     def batches(self, lines: Iterator[list[bytes]] | None = None) -> Iterator[list[bytes]]:
