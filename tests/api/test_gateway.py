@@ -163,12 +163,12 @@ def test_a_disabled_account_is_refused_within_the_reservation(app, client, auth,
         assert refused.get_json()["error"]["message"] == "this account has been disabled"
     assert balance(app, auth["X-Email"]) == (10_000 - FAKE_CALL_COST, FAKE_CALL_COST)
     assert key_row(app, key["id"]).used_quota == FAKE_CALL_COST
-    ledger = app.extensions["quota_ledger"]
+    ledger = app.runtime.quota_ledger
     if hasattr(ledger, "counters"):  # Redis: the live counter, not only the rows, held nothing
         assert ledger.counters()[f"llmops:bal:{target}"] == 10_000 - FAKE_CALL_COST
 
     assert client.post(f"/admin/accounts/{target}/enable", headers=admin_auth).status_code == 200
-    store = app.extensions["state_store"]
+    store = app.runtime.state_store
     store.delete(f"account:{target}")  # expired, or lost with a Redis restart
     assert client.post("/v1/chat/completions", json=body, headers=headers).status_code == 200
     assert store.get(f"account:{target}").startswith("0:")  # read from the database and published again
