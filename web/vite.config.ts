@@ -18,5 +18,8 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
+    // jsdom + antd render slowly on a loaded 2-core CI machine: one test took over the 5 s
+    // default while other suites ran; a hung test still fails, after 30 s.
+    testTimeout: 30000,
   },
 })
