@@ -40,8 +40,6 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     extensions.celery_init_app(app)
     with app.app_context():
         app.runtime = Runtime(app)  # this process's clients and caches: llmops.runtime.runtime()
-    # An alias for the gateway service until it reads runtime().quota_ledger too.
-    app.extensions["quota_ledger"] = app.runtime.quota_ledger
     error_handlers.init_app(app)
     security.init_app(app)
 

@@ -55,7 +55,8 @@ def run_flow(stack, out_dir: Path, flow: str, **params) -> dict:
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no result from the browser flow {flow}: {done.stdout[-2000:]} {done.stderr[-2000:]}"
     result = json.loads(lines[-1])
-    assert result["ok"], f"{flow} failed (screenshot {out_dir}/{flow}-failure.png): {result['error']}"
+    assert result["ok"], (f"{flow} failed (screenshot {out_dir}/{flow}-failure.png): {result['error']}\n"
+                          f"HTTP errors seen: {result.get('httpErrors')}\npage errors: {result['pageErrors']}")
     assert result["external"] == [], result["external"]
     assert result["pageErrors"] == [], result["pageErrors"]
     return result

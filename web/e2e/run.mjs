@@ -13,6 +13,7 @@ mkdirSync(outDir, { recursive: true })
 const TIMEOUT = cfg.timeoutMs ?? 90_000
 const external = []
 const consoleErrors = []
+const httpErrors = [] // API answers >= 400 and requests that failed, reported when a flow fails
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -35,6 +36,10 @@ async function newContext(options = {}) {
 async function newPage(context) {
   const page = await context.newPage()
   page.on('pageerror', (e) => consoleErrors.push(String(e)))
+  page.on('response', (r) => {
+    if (r.status() >= 400) httpErrors.push(`${r.request().method()} ${r.url()} → ${r.status()}`)
+  })
+  page.on('requestfailed', (r) => httpErrors.push(`${r.method()} ${r.url()} failed: ${r.failure()?.errorText}`))
   return page
 }
 
@@ -270,7 +275,10 @@ const flows = {
     await page.goto(`${base}/console/datasets`)
     await page.locator(tid('create-dataset')).click()
     await page.locator(tid('create-dataset-form')).getByLabel('Name').fill('Biology notes')
+    const created = page.waitForResponse((r) => new URL(r.url()).pathname === '/datasets' && r.request().method() === 'POST')
     await page.getByRole('button', { name: 'Create', exact: true }).click()
+    const answer = await created
+    assert(answer.status() === 200, `creating the dataset answered ${answer.status()}: ${(await answer.text()).slice(0, 300)}`)
     await page.waitForURL(/\/console\/datasets\/[0-9a-f-]{36}$/)
     const datasetId = page.url().split('/').pop()
     await page.getByRole('tab', { name: 'Upload' }).click()
@@ -420,7 +428,8 @@ try {
   for (const context of browser.contexts()) {
     for (const page of context.pages()) await page.screenshot({ path: join(outDir, `${flow}-failure.png`) }).catch(() => {})
   }
-  console.log(JSON.stringify({ ok: false, flow, error: String(error?.stack ?? error), external, pageErrors: consoleErrors }))
+  console.log(JSON.stringify({ ok: false, flow, error: String(error?.stack ?? error), external, pageErrors: consoleErrors,
+    httpErrors: httpErrors.slice(-20) }))
 } finally {
   await browser.close()
 }

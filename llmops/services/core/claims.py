@@ -102,3 +102,25 @@ class LeaseKeeper:
             except Exception:  # noqa: BLE001 — a database hiccup: try again at the next tick
                 self._logger.warning("could not renew the lease of %s %s", self.model.__tablename__, self.row_id,
                                      exc_info=True)
+
+
+def redispatch(model, stuck, dispatch, limit: int = 1000) -> int:
+    """Queue again the rows of ``model`` matching the SQL condition ``stuck`` → how many.
+
+    Each row is taken with a conditional UPDATE that re-checks ``stuck``, clears an expired claim
+    and bumps ``updated_at`` (committed before ``dispatch(row_id)`` is called), so beat and a
+    starting worker re-dispatching at once queue a row once; a row whose condition no longer
+    holds (a live run took it meanwhile) is skipped. At most ``limit`` rows, oldest first."""
+    now = utcnow()
+    ids = db.session.scalars(sa.select(model.id).where(stuck).order_by(model.updated_at).limit(limit)).all()
+    taken = 0
+    for row_id in ids:
+        if db.session.execute(sa.update(model).where(model.id == row_id, stuck)
+                              .values(claimed_by=None, lease_expires_at=None, updated_at=now)
+                              .execution_options(synchronize_session=False)).rowcount:
+            db.session.commit()
+            dispatch(row_id)
+            taken += 1
+        else:
+            db.session.rollback()
+    return taken

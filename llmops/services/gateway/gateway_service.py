@@ -50,7 +50,6 @@ from llmops.runtime import runtime
 from llmops.services.core import metering, model_service
 from llmops.services.gateway import vision_service
 from llmops.services.gateway.api_key_service import KeyPrincipal
-from llmops.services.knowledge.rag_runtime import get_embedding_model
 from llmops.services.studio import chat_service
 
 _lock = threading.Lock()
@@ -103,7 +102,7 @@ def list_models(principal: KeyPrincipal) -> dict:
         with contextlib.suppress(ModelNotFound):
             registry.resolve(alias)
             names.setdefault(alias, "llmops")
-    embedding = get_embedding_model()
+    embedding = runtime().embedding_model
     names.setdefault(embedding.name, "llmops")
     allowed = set(principal.models)
     return {"object": "list", "data": [
@@ -510,7 +509,7 @@ def _with_fallbacks(call: Call, specs: list[ModelSpec], attempt):
 def embeddings(principal: KeyPrincipal, body: dict) -> dict:
     """OpenAI ``/v1/embeddings`` over the configured embedding model; ``encoding_format`` float
     (lists of floats) or base64 (little-endian float32, what the openai SDK asks for)."""
-    model = get_embedding_model()
+    model = runtime().embedding_model
     if body["model"] != model.name:
         raise ModelNotFoundError(f"The model '{body['model']}' is not an embedding model here (use '{model.name}')")
     if principal.models and model.name not in principal.models:

@@ -353,15 +353,4 @@ def redispatch_stuck(older_than_s: int | None = None) -> int:
         Document.status.in_(ACTIVE_STATUSES), Document.is_paused.is_(False), Document.is_deleted.is_(False),
         sa.or_(sa.and_(Document.claimed_by.is_(None), Document.updated_at <= cutoff),
                sa.and_(Document.claimed_by.is_not(None), Document.lease_expires_at < now)))
-    ids = db.session.scalars(sa.select(Document.id).where(stuck).order_by(Document.updated_at).limit(1000)).all()
-    taken = 0
-    for document_id in ids:
-        if db.session.execute(sa.update(Document).where(Document.id == document_id, stuck).values(
-                claimed_by=None, lease_expires_at=None, updated_at=now)
-                .execution_options(synchronize_session=False)).rowcount:
-            db.session.commit()
-            dispatch(document_id)
-            taken += 1
-        else:
-            db.session.rollback()
-    return taken
+    return claims.redispatch(Document, stuck, dispatch)

@@ -5,14 +5,6 @@ from __future__ import annotations
 
 from flask import current_app
 
-from llmops.providers.embeddings import EmbeddingModel
-from llmops.runtime import runtime
-
-
-def get_embedding_model() -> EmbeddingModel:
-    """``runtime().embedding_model``, for the gateway service until it reads the runtime itself."""
-    return runtime().embedding_model
-
 
 def list_embedding_models() -> list[dict]:
     """Configured embedding models; the default is marked (``GET /embedding-models``)."""

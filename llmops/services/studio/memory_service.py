@@ -150,18 +150,7 @@ def redispatch_pending(older_than_s: int | None = None) -> int:
     now = utcnow()
     stuck = sa.and_(Message.memory_status == "pending", Message.updated_at <= now - timedelta(seconds=older_than_s),
                     claims.claimable(Message, now))
-    ids = db.session.scalars(sa.select(Message.id).where(stuck).limit(1000)).all()
-    taken = 0
-    for message_id in ids:
-        if db.session.execute(sa.update(Message).where(Message.id == message_id, stuck)
-                              .values(claimed_by=None, lease_expires_at=None, updated_at=now)
-                              .execution_options(synchronize_session=False)).rowcount:
-            db.session.commit()
-            dispatch_fold(message_id)
-            taken += 1
-        else:
-            db.session.rollback()
-    return taken
+    return claims.redispatch(Message, stuck, dispatch_fold)
 
 
 def _mark_done(message_id: uuid.UUID, owner: str) -> bool:
