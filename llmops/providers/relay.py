@@ -91,14 +91,19 @@ class RelayClient:
                                       retryable=True) from exc
 
     def post_json(self, path: str, body: dict) -> dict:
-        """A non-streaming call → the upstream's JSON body. Raises ``ProviderError`` subclasses."""
+        """A non-streaming call → the upstream's JSON object. Raises ``ProviderError`` subclasses
+        (also for a body that is not JSON or not an object: the gateway answers 502)."""
         response = self._open(path, body, stream=False)
         if response.status >= 400:
             raise status_error(response.status, response.data, self.base_url)
         try:
-            return loads(response.data)
+            answer = loads(response.data)
         except ValueError as exc:
             raise ProviderError("the upstream answered with invalid JSON", response.status, True) from exc
+        if not isinstance(answer, dict):
+            raise ProviderError(f"the upstream answered with JSON that is not an object ({type(answer).__name__})",
+                                response.status, True)
+        return answer
 
     @contextmanager
     def stream_lines(self, path: str, body: dict,

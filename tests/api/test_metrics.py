@@ -39,7 +39,7 @@ def test_metrics_follow_gateway_traffic(app, client, auth, fake, priced):
     assert grew("llmops_gateway_overhead_seconds_count", endpoint="chat.completions") == 1
     assert grew("llmops_http_requests_total", endpoint="/v1/chat/completions", status="429") == 1
     assert "llmops_http_request_duration_seconds_bucket" in after
-    assert {s.labels["queue"] for s in after["llmops_queue_depth"]} == {"indexing", "memory", "usage"}
+    assert {s.labels["queue"] for s in after["llmops_queue_depth"]} == {"indexing", "memory", "usage", "maintenance"}
     assert all(name.startswith(("llmops_", "python_", "process_")) for name in after)
 
 

@@ -19,6 +19,7 @@ from llmops.extensions import db
 from llmops.models import ApiKey, UsageLog
 from llmops.runtime import runtime
 from llmops.services.core import metering, model_service, usage_service
+from llmops.services.gateway import gateway_service
 from tests.api.test_api_keys import new_key
 from tests.api.test_gateway import flush
 from tests.money import PRICED, balance, grant
@@ -102,8 +103,22 @@ def test_a_row_lost_from_a_buffer_is_written_from_its_hold(app, client, auth, pa
     assert len(rows(app, record["request_id"])) == 1 and balance(app, auth["X-Email"]) == (100_000 - 19, 19)
 
 
-def test_an_unexpected_exception_releases_the_reservation(app, client, auth, paying, fake, priced):
-    fake.behaviour.raw_body = b"[1, 2, 3]"  # valid JSON, not an answer: no ProviderError, a bug's path
+def test_an_answer_that_is_not_a_json_object_is_a_502_and_refunded(app, client, auth, paying, fake, priced):
+    fake.behaviour.raw_body = b"[1, 2, 3]"  # valid JSON, but not an answer
+    response = client.post("/v1/chat/completions", headers={"Authorization": f"Bearer {paying['key']}"},
+                           json={"model": priced, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 10})
+    assert response.status_code == 502
+    assert "not an object" in response.json["error"]["message"]
+    [record] = flush(app)
+    assert (record["status"], record["status_code"], record["cost_credits"]) == ("error", 502, 0)
+    assert balance(app, auth["X-Email"]) == (100_000, 0) and used_quota(app, paying["id"]) == 0
+
+
+def test_an_unexpected_exception_releases_the_reservation(app, client, auth, paying, fake, priced, monkeypatch):
+    def bug(*_args):
+        raise RuntimeError("a bug after the upstream answered")
+
+    monkeypatch.setattr(gateway_service, "_usage_of", bug)
     response = client.post("/v1/chat/completions", headers={"Authorization": f"Bearer {paying['key']}"},
                            json={"model": priced, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 10})
     assert response.status_code == 500

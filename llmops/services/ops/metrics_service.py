@@ -11,7 +11,7 @@ from llmops.metrics import ScrapeTimeCollector, exposition
 from llmops.models import Document
 from llmops.services.core import usage_service
 
-QUEUES = ("indexing", "memory", "usage")
+QUEUES = ("indexing", "memory", "usage", "maintenance")
 
 
 def render() -> tuple[bytes, str]:
