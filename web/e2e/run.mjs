@@ -278,7 +278,7 @@ const flows = {
     const created = page.waitForResponse((r) => new URL(r.url()).pathname === '/datasets' && r.request().method() === 'POST')
     await page.getByRole('button', { name: 'Create', exact: true }).click()
     const answer = await created
-    assert(answer.status() === 200, `creating the dataset answered ${answer.status()}: ${(await answer.text()).slice(0, 300)}`)
+    assert(answer.ok(), `creating the dataset answered ${answer.status()}: ${(await answer.text()).slice(0, 300)}`)
     await page.waitForURL(/\/console\/datasets\/[0-9a-f-]{36}$/)
     const datasetId = page.url().split('/').pop()
     await page.getByRole('tab', { name: 'Upload' }).click()
