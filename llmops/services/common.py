@@ -1,7 +1,8 @@
 """What every service layer shares: pagination of list use cases (docs/api.md A: ``current_page``,
-``page_size`` → ``list`` + ``paginator``) and retries for writes that take the next number of a
-sequence (publish versions, document and segment positions): a unique constraint refuses the loser
-of a race, which reads again and takes the next number."""
+``page_size`` → ``list`` + ``paginator``), ownership checks (404), queueing background tasks, and
+retries for writes that take the next number of a sequence (publish versions, document and segment
+positions): a unique constraint refuses the loser of a race, which reads again and takes the next
+number."""
 
 from __future__ import annotations
 
@@ -12,9 +13,18 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 
 from llmops.errors import ConflictError, NotFoundError
 from llmops.extensions import db
+
+
+def enqueue(task: str, args: list, queue: str, countdown: float | None = None, app: Flask | None = None) -> None:
+    """Send the Celery task named ``task`` (services name tasks, they never import ``llmops.tasks``)
+    with ``args`` to ``queue`` (``indexing``, ``memory``, ``usage``, ``maintenance``), after
+    ``countdown`` seconds; ``app`` when there is no app context. Raises what the broker raises:
+    each caller decides what a refused message means (work left for re-dispatch, a direct write)."""
+    (app or current_app).extensions["celery"].send_task(task, args=args, queue=queue, countdown=countdown)
 
 
 def get_owned(model: type[M], row_id, account_id, what: str) -> M:

@@ -14,7 +14,7 @@ class RecordingCelery:
         self.sent: list[tuple[str, list, str]] = []
         self.event = threading.Event()
 
-    def send_task(self, name, args, queue):
+    def send_task(self, name, args, queue, countdown=None):
         if self.fail:
             raise ConnectionError("broker down")
         self.sent.append((name, args[0], queue))

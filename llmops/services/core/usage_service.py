@@ -32,6 +32,7 @@ from flask import Flask, current_app
 from llmops.extensions import db
 from llmops.models import Account, AccountLedger, ApiKey, UsageLog
 from llmops.runtime import runtime
+from llmops.services.common import enqueue
 
 WRITE_USAGE_TASK = "llmops.tasks.usage.write_usage"
 MAX_BUFFERED = 100_000
@@ -73,7 +74,7 @@ class UsageBuffer:
         if not records:
             return 0
         try:
-            self.app.extensions["celery"].send_task(WRITE_USAGE_TASK, args=[records], queue="usage")
+            enqueue(WRITE_USAGE_TASK, [records], "usage", app=self.app)
         except Exception:  # noqa: BLE001 — the broker is down: write them ourselves
             self.app.logger.warning("the broker refused %d usage records: writing them directly", len(records),
                                     exc_info=True)

@@ -42,6 +42,7 @@ from llmops.rag.loaders import LoaderError, deadline, load_text
 from llmops.rag.splitters import TextSplitter
 from llmops.rag.vector_store import VectorStoreUnavailable
 from llmops.runtime import runtime
+from llmops.services.common import enqueue
 from llmops.services.core import claims, metering
 from llmops.services.knowledge.upload_service import storage_key
 
@@ -57,8 +58,7 @@ AUTOMATIC_RULE = {
 def dispatch(document_id: uuid.UUID, countdown: float | None = None) -> None:
     """Queue indexing of one document (a broker failure leaves it for the stuck re-dispatch)."""
     try:
-        current_app.extensions["celery"].send_task(INDEX_TASK, args=[str(document_id)], queue="indexing",
-                                                   countdown=countdown)
+        enqueue(INDEX_TASK, [str(document_id)], "indexing", countdown=countdown)
     except Exception:  # noqa: BLE001
         current_app.logger.exception("could not queue indexing of document %s", document_id)
 

@@ -23,7 +23,7 @@ from llmops.extensions import db
 from llmops.models import App, Conversation, Message
 from llmops.models.base import unix, utcnow
 from llmops.providers.tokens import estimate_messages_tokens
-from llmops.services.common import paginate
+from llmops.services.common import enqueue, paginate
 from llmops.services.core import metering, model_service
 from llmops.services.studio import chat_service
 
@@ -142,8 +142,7 @@ def start_auto_name(conversation_id: uuid.UUID, message_id: uuid.UUID) -> None:
         ).rowcount
         db.session.commit()
         if updated:
-            current_app.extensions["celery"].send_task(AUTO_NAME_TASK, args=[str(conversation_id), str(message_id)],
-                                                       queue="memory")
+            enqueue(AUTO_NAME_TASK, [str(conversation_id), str(message_id)], "memory")
     except Exception:  # noqa: BLE001 — naming is a nicety: the fallback (or default) name stays
         db.session.rollback()
         current_app.logger.exception("could not start naming conversation %s", conversation_id)

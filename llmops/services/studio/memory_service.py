@@ -23,6 +23,7 @@ from llmops.extensions import db
 from llmops.models import Conversation, Message
 from llmops.models.base import utcnow
 from llmops.providers.tokens import estimate_messages_tokens
+from llmops.services.common import enqueue
 from llmops.services.core import claims, metering, model_service
 from llmops.services.studio import app_service
 
@@ -58,7 +59,7 @@ def update_long_term_memory(account_id: uuid.UUID, app_id: uuid.UUID, summary: s
 def dispatch_fold(message_id: uuid.UUID) -> None:
     """Queue the fold of one round; a broker failure is logged and left to re-dispatch."""
     try:
-        current_app.extensions["celery"].send_task(FOLD_TASK, args=[str(message_id)], queue="memory")
+        enqueue(FOLD_TASK, [str(message_id)], "memory")
     except Exception:  # noqa: BLE001 — the message stays pending; the beat job re-dispatches it
         current_app.logger.exception("could not queue the memory fold of message %s", message_id)
 
