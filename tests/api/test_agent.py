@@ -121,6 +121,65 @@ def test_api_tool_parameters_go_where_the_schema_says(client, auth, new_app, fak
     assert post["body"] == {"ip": "201.52.14.23"} and post["headers"]["Authorization"] == "Bearer tool-secret-123456"
 
 
+def test_an_openapi3_tool_sends_header_cookie_path_query_and_body_parameters(client, auth, new_app, fake, tool_model,
+                                                                            tool_server):
+    """A standard OpenAPI 3 document (not the course's simplified form): a ``$ref``'d JSON request
+    body, header and cookie parameters, a path and a query parameter each reach the API where the
+    document puts them."""
+    document = {
+        "openapi": "3.0.3", "info": {"title": "Local", "version": "1", "description": "a local OpenAPI 3 API"},
+        "servers": [{"url": tool_server.url}],
+        "components": {"schemas": {"IpQuery": {"type": "object", "required": ["ip"], "properties": {
+            "ip": {"type": "string", "description": "the IP"}}}}},
+        "paths": {
+            "/ip": {"post": {"operationId": "LocateIp", "description": "Where an IP is", "parameters": [
+                {"name": "X-Trace", "in": "header", "required": True, "schema": {"type": "string"}},
+                {"name": "session", "in": "cookie", "required": False, "schema": {"type": "string"}}],
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/IpQuery"}}}}}},
+            "/items/{item_id}": {"get": {"operationId": "ReadItem", "description": "An item", "parameters": [
+                {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {"name": "verbose", "in": "query", "required": False, "schema": {"type": "boolean"}}]}}}}
+    created = client.post("/api-tools", headers=auth, json={
+        "name": f"oas3-{uuid.uuid4().hex[:6]}", "icon": "https://example.com/i.png",
+        "openapi_schema": json.dumps(document), "headers": []})
+    assert created.status_code == 200, created.get_json()
+    provider = created.get_json()["data"]
+    configure(client, auth, new_app, api_refs(provider, "LocateIp", "ReadItem"), tool_model)
+    trace = f"trace-{uuid.uuid4().hex[:8]}"
+    fake.behaviour.next_tool_calls = [[
+        {"name": "LocateIp", "arguments": {"ip": "8.8.4.4", "X-Trace": trace, "session": "s-42"}},
+        {"name": "ReadItem", "arguments": {"item_id": 9, "verbose": True}}]]
+    fake.behaviour.next_answers = [["Found it."]]
+    before = len(fake.requests)
+    events = chat(client, auth, new_app)
+    offered = {t["function"]["name"]: t["function"]["parameters"] for t in fake.requests[before]["tools"]}
+    assert set(offered["LocateIp"]["properties"]) == {"ip", "X-Trace", "session"}
+    assert set(offered["LocateIp"]["required"]) == {"ip", "X-Trace"}
+    observations = {d["tool"]: d["observation"] for e, d in events if e == "agent_action"}
+    assert json.loads(observations["LocateIp"]) == {"ip": "8.8.4.4", "region": "local network"}
+    assert json.loads(observations["ReadItem"]) == {"item": "9"}
+    post = next(r for r in tool_server.requests if r["path"] == "/ip" and r["headers"].get("X-Trace") == trace)
+    assert post["body"] == {"ip": "8.8.4.4"} and post["headers"]["Cookie"] == "session=s-42"
+    get = next(r for r in reversed(tool_server.requests) if r["path"] == "/items/9")
+    assert [v.lower() for v in get["query"]["verbose"]] == ["true"]
+
+
+def test_a_tool_call_past_tool_http_timeout_is_an_error_observation(app, client, auth, new_app, fake, tool_model,
+                                                                    tool_server, monkeypatch):
+    monkeypatch.setitem(app.config, "TOOL_HTTP_TIMEOUT_S", 0.5)
+    provider = api_provider(client, auth, tool_server.url)
+    configure(client, auth, new_app, api_refs(provider, "Slow"), tool_model)
+    fake.behaviour.next_tool_calls = [[{"name": "Slow", "arguments": {"seconds": 3}}]]
+    fake.behaviour.next_answers = [["The service was too slow."]]
+    started = time.perf_counter()
+    events = chat(client, auth, new_app)
+    assert time.perf_counter() - started < 2.5  # not the 3 s the API takes
+    [action] = [d for e, d in events if e == "agent_action"]
+    assert action["observation"].startswith("error: ") and action["latency"] < 2
+    assert names(events)[-1] == "agent_end"
+    assert "".join(d["answer"] for e, d in events if e == "agent_message") == "The service was too slow."
+
+
 def test_iteration_limit_ends_the_run(app, client, auth, new_app, fake, tool_model, monkeypatch):
     monkeypatch.setitem(app.config, "AGENT_MAX_ITERATIONS", 3)
     configure(client, auth, new_app, TIME_AND_CALC, tool_model)

@@ -45,7 +45,7 @@ def public_test_host(monkeypatch, tool_server_process):
     answers = {"rebind.test": 0}
 
     def resolve(host, port, allow_private=False):
-        if host == "public.test":
+        if host in ("public.test", "other-public.test"):
             return "127.0.0.1"
         if host == "rebind.test":
             answers["rebind.test"] += 1
@@ -84,6 +84,16 @@ def test_redirects_to_internal_addresses_are_refused(public_test_host):
     with pytest.raises(http.UnsafeUrlError, match="not public"):
         call(f"http://rebind.test:{port}/redirect?to=/weather")
     assert [r["path"] for r in public_test_host.requests].count("/weather") == 1
+
+
+def test_redirects_to_another_public_host_are_refused(public_test_host):
+    """A tool's calls stay on the host its schema names, even when a redirect points at another
+    public host (``other-public.test`` resolves as public, to the same local server)."""
+    port = public_test_host.url.rsplit(":", 1)[1]
+    with pytest.raises(http.UnsafeUrlError, match="another host"):
+        call(f"http://public.test:{port}/redirect?to=http://other-public.test:{port}/weather")
+    assert "/weather" not in [r["path"] for r in public_test_host.requests]  # never fetched
+    assert call(f"http://other-public.test:{port}/weather?location=x").status == 200  # the host itself is fine
 
 
 def test_same_host_redirects_are_followed(public_test_host):
