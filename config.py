@@ -200,6 +200,9 @@ class Config:
     INDEXING_LEASE_S = _env_int("INDEXING_LEASE_S", 60)
     INDEXING_MAX_ATTEMPTS = _env_int("INDEXING_MAX_ATTEMPTS", 3)
     MEMORY_LEASE_S = _env_int("MEMORY_LEASE_S", 60)
+    # A memory fold whose runs die this many times in a row (e.g. its worker is killed each time)
+    # is given up: the round is marked ``failed`` and stays out of the summary.
+    MEMORY_MAX_ATTEMPTS = _env_int("MEMORY_MAX_ATTEMPTS", 3)
     # A document waiting for a service that is down (vector store, embedding provider) is queued
     # again after this many seconds.
     INDEXING_RETRY_DELAY_S = _env_int("INDEXING_RETRY_DELAY_S", 30)

@@ -40,7 +40,8 @@ class Message(IdMixin, TimestampMixin, Base):
     """One round: the user's ``query`` and the model's ``answer``.
 
     ``response_latency`` is milliseconds; ``memory_status`` is ``none``, ``pending`` (a summary
-    fold is queued) or ``done``.
+    fold is queued), ``done`` or ``failed`` (its fold's runs died ``MEMORY_MAX_ATTEMPTS`` times in a
+    row: the round stays out of the summary).
     """
 
     __tablename__ = "message"
@@ -75,6 +76,8 @@ class Message(IdMixin, TimestampMixin, Base):
     # The claim of the fold working on this round (``llmops.services.core.claims``).
     claimed_by: Mapped[str | None] = mapped_column(sa.String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # Fold runs that took this round and never ended (killed workers); reset when a run ends.
+    memory_attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 

@@ -114,6 +114,20 @@ function assert(condition, message) {
   if (!condition) throw new Error(message)
 }
 
+/** Each path, opened at 375 px wide, must not scroll sideways; a screenshot of the last one. */
+async function assertNarrow(page, paths, screenshot) {
+  const saved = page.viewportSize()
+  await page.setViewportSize({ width: 375, height: 800 })
+  for (const path of paths) {
+    await page.goto(`${base}${path}`)
+    await page.waitForLoadState('networkidle')
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    assert(width <= 376, `${path} is ${width} px wide at 375 px`)
+  }
+  await shot(page, screenshot)
+  await page.setViewportSize(saved)
+}
+
 const flows = {
   /** register → create app → configure → a streamed answer → stop a second one → publish;
    * then the 375 px layout and an expired session. */
@@ -198,20 +212,16 @@ const flows = {
     await page.goto(`${base}/console/apps`)
     await page.locator(tid('app-card')).first().waitFor()
     await shot(page, 'studio-apps')
-    await page.setViewportSize({ width: 375, height: 800 })
-    for (const path of ['/console/apps', '/console/api-tools', '/console/keys', '/console/usage', '/console/datasets', '/console/self-service',
-      `/console/apps/${appId}`]) {
-      await page.goto(`${base}${path}`)
-      await page.waitForLoadState('networkidle')
-      const width = await page.evaluate(() => document.documentElement.scrollWidth)
-      assert(width <= 376, `${path} is ${width} px wide at 375 px`)
-    }
-    await shot(page, 'studio-375px')
+    await assertNarrow(page, ['/console/apps', '/console/api-tools', '/console/keys', '/console/usage', '/console/datasets',
+      '/console/self-service', `/console/apps/${appId}`], 'studio-375px')
 
+    await page.setViewportSize({ width: 375, height: 800 })
     await page.evaluate(() => localStorage.setItem('llmops.session', JSON.stringify({ access_token: 'expired.token.x' })))
     await page.goto(`${base}/console/apps`)
     await page.waitForURL(/\/console\/login\?expired=1/)
     await page.locator(tid('expired')).waitFor()
+    const loginWidth = await page.evaluate(() => document.documentElement.scrollWidth)
+    assert(loginWidth <= 376, `the sign-in page is ${loginWidth} px wide at 375 px`)
     await context.close()
     return { email, appId, answer, stoppedAnswer, tools }
   },
@@ -313,6 +323,13 @@ const flows = {
     assert(sources.includes(cfg.knownSentence.slice(0, 40)) || sources.includes(cfg.fileNames[0]) || sources.includes(cfg.fileNames[1]),
       `the sources name no uploaded document: ${sources.slice(0, 300)}`)
     await shot(page, 'knowledge-answer-sources')
+    const documentId = await page.evaluate(async (id) => {
+      const { access_token: token } = JSON.parse(localStorage.getItem('llmops.session'))
+      const r = await fetch(`/datasets/${id}/documents`, { headers: { Authorization: `Bearer ${token}` } })
+      return (await r.json()).data.list[0].id
+    }, datasetId)
+    await assertNarrow(page, [`/console/datasets/${datasetId}`, `/console/datasets/${datasetId}/documents/${documentId}`],
+      'knowledge-375px')
     await context.close()
     return { datasetId }
   },
@@ -413,6 +430,7 @@ const flows = {
     await chooseOption(page, 'choose-language', cfg.restoreModel)
     await page.locator(tid('switch-language')).click()
     await page.locator(tid('active-language-value')).filter({ hasText: cfg.restoreModel }).waitFor()
+    await assertNarrow(page, ['/console/admin'], 'admin-375px')
     await context.close()
     return { shown }
   },

@@ -71,10 +71,20 @@ def fold_round(message_id: uuid.UUID) -> str | None:
     The run claims the message (``llmops.services.core.claims``, lease renewed during the model call);
     the summary and the message's ``done`` are written in one transaction that first takes the
     message row (``pending`` and still claimed by this run) and then the summary (guarded by
-    ``summary_version``), so a round is never folded twice, whatever the isolation level."""
-    lease_s = current_app.config["MEMORY_LEASE_S"]
+    ``summary_version``), so a round is never folded twice, whatever the isolation level. Each run
+    counts itself in ``memory_attempts`` until it ends; when more than ``MEMORY_MAX_ATTEMPTS`` runs
+    died holding the round (a fold that kills its worker every time), it is marked ``failed``
+    instead of being re-queued forever."""
+    lease_s, max_attempts = current_app.config["MEMORY_LEASE_S"], current_app.config["MEMORY_MAX_ATTEMPTS"]
     owner = claims.new_owner()
-    if not claims.take(Message, message_id, owner, lease_s, Message.memory_status == "pending"):
+    if not claims.take(Message, message_id, owner, lease_s, Message.memory_status == "pending",
+                       memory_attempts=Message.memory_attempts + 1):
+        return None
+    attempts = db.session.scalar(sa.select(Message.memory_attempts).where(Message.id == message_id))
+    if attempts is not None and attempts > max_attempts:
+        current_app.logger.error("giving up the memory fold of message %s: %d runs died before it ended",
+                                 message_id, attempts - 1)
+        claims.release(Message, message_id, owner, memory_status="failed")
         return None
     try:
         with claims.LeaseKeeper(Message, message_id, owner, lease_s) as keeper:
@@ -102,9 +112,9 @@ def fold_round(message_id: uuid.UUID) -> str | None:
                     return new_summary
                 db.session.rollback()  # another round's fold won the race: fold into its result
             raise FailError(f"could not fold message {message_id}: the summary kept changing")
-    finally:
+    finally:  # the run ended (whatever the outcome): it does not count as one that died
         db.session.rollback()
-        claims.release(Message, message_id, owner)
+        claims.release(Message, message_id, owner, memory_attempts=Message.memory_attempts - 1)
 
 
 def summarize(provider: str, model: str, summary: str, query: str, answer: str,
