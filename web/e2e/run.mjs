@@ -22,7 +22,9 @@ const browser = await chromium.launch({
 })
 
 async function newContext(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US', ...options })
+  // reducedMotion: the console then turns antd's animations off (no click lands on a moving button)
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US', reducedMotion: 'reduce',
+    ...options })
   context.setDefaultTimeout(TIMEOUT)
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url())
